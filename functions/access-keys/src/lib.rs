@@ -1,0 +1,320 @@
+//! `access-keys`: deactivates (or rotates) access keys that are too old, deactivates keys
+//! unused for too long, deletes keys it deactivated once they stayed inactive, and deactivates
+//! keys AWS reports as exposed.
+//!
+//! The rule lives in [`rule`]; this file wires it to the shared pipeline: which users an event
+//! is about, the facts to read, and which shared change carries out each planned action.
+
+pub mod rule;
+pub mod settings;
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use iam_remediation::apply::access_keys as apply_keys;
+use iam_remediation::facts::access_keys::{self as key_facts, KeyFacts};
+use iam_remediation::facts::credential_report::{self, ReportUser};
+use iam_remediation::facts::identity;
+use iam_remediation::facts::tags::{self, Tags};
+use iam_remediation::guard::{self, Protection};
+use iam_remediation::intake::{self, KeyOrderAction, Trigger};
+use iam_remediation::{
+    Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
+    Result, Run, runtime,
+};
+use serde_json::Value;
+
+pub use rule::{KeyOrder, UserKeys};
+pub use settings::{KeyAction, Settings};
+
+/// The function's name in reports and metrics.
+pub const FUNCTION: &str = "access-keys";
+
+/// What `access-keys` accepts beyond schedules and Config events.
+pub const INPUTS: Inputs = Inputs {
+    cloudtrail_events: &["CreateAccessKey", "UpdateAccessKey"],
+    health: true,
+    manual: ManualFields {
+        users: true,
+        groups: false,
+        roles: false,
+        key_order: true,
+    },
+};
+
+/// The clients the function uses, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub clients: Clients,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Deps {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            clients: Clients::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+        }
+    }
+}
+
+/// Handles one invocation: returns the report, or the Lambda error after logging the report.
+pub async fn handle(
+    deps: &Deps,
+    settings: &Settings,
+    event: Value,
+    now: DateTime<Utc>,
+    deadline: Option<SystemTime>,
+) -> Result<Report> {
+    let trigger = intake::parse(event, &INPUTS)?;
+    let mut run = Run::new(FUNCTION, &trigger, &settings.common, deadline);
+    match execute(deps, settings, &trigger, &mut run, now).await {
+        Ok(()) => runtime::conclude(run, &trigger, &deps.clients).await,
+        Err(error) => Err(run.abort(error)),
+    }
+}
+
+/// Which keys an event is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// Nothing to do (a failed API call, a compliant resource, a resource out of scope).
+    Nothing(String),
+    /// Every user, through the credential report.
+    Account,
+    Users(Vec<String>),
+    /// Keys AWS Health reported as exposed.
+    Exposed(Vec<String>),
+    /// An operator's order on one key.
+    Order { key_id: String, action: KeyOrderAction },
+}
+
+async fn scope(clients: &Clients, trigger: &Trigger) -> Result<Scope> {
+    Ok(match trigger {
+        Trigger::Schedule => Scope::Account,
+        Trigger::ApiCall(call) => {
+            if let Some(code) = &call.error_code {
+                return Ok(Scope::Nothing(format!("{} failed ({code}): nothing changed", call.event_name)));
+            }
+            // CreateAccessKey without userName creates a key for the caller.
+            let user = match call.principal_name("userName")? {
+                Some(user) => user.to_owned(),
+                None => call
+                    .response_element("/accessKey/userName")
+                    .or_else(|| call.calling_user())
+                    .ok_or_else(|| Error::InvalidEvent(format!("{} names no user", call.event_name)))?
+                    .to_owned(),
+            };
+            Scope::Users(vec![user])
+        }
+        Trigger::ComplianceChange(change) => {
+            if !change.is_non_compliant() {
+                return Ok(Scope::Nothing(format!(
+                    "compliance is {}",
+                    change.new_evaluation_result.compliance_type
+                )));
+            }
+            if change.resource_type != "AWS::IAM::User" {
+                return Err(Error::InvalidEvent(format!(
+                    "resource type {} is not an IAM user",
+                    change.resource_type
+                )));
+            }
+            let user = identity::resolve_unique_id(&clients.iam, PrincipalKind::User, &change.resource_id).await?;
+            Scope::Users(vec![user.name])
+        }
+        Trigger::CredentialsExposed(exposed) => Scope::Exposed(exposed.access_key_ids.clone()),
+        Trigger::ConfigRule(invocation) => match &invocation.resource {
+            _ if invocation.event_left_scope => Scope::Nothing("the resource left the rule's scope".into()),
+            None => Scope::Account,
+            Some(resource) if resource.deleted => Scope::Nothing("the resource was deleted".into()),
+            Some(resource) if resource.resource_type != "AWS::IAM::User" => {
+                Scope::Nothing(format!("{} is not an IAM user", resource.resource_type))
+            }
+            Some(resource) => match &resource.resource_name {
+                Some(name) => Scope::Users(vec![name.clone()]),
+                None => {
+                    let user = identity::resolve_unique_id(&clients.iam, PrincipalKind::User, &resource.resource_id).await?;
+                    Scope::Users(vec![user.name])
+                }
+            },
+        },
+        Trigger::Manual(payload) => match (&payload.access_key_id, payload.action, &payload.users) {
+            (Some(key_id), Some(action), _) => Scope::Order {
+                key_id: key_id.clone(),
+                action,
+            },
+            (_, _, Some(users)) => Scope::Users(users.clone()),
+            _ => Scope::Account,
+        },
+    })
+}
+
+/// One user's facts and the tags behind its exemption (`Err` when they could not be read).
+struct Gathered {
+    keys: UserKeys,
+    tags: std::result::Result<Tags, String>,
+}
+
+/// Tag key prefix of a rotation in progress: `iam-remediation:rotation:<old key>` = new key.
+pub const ROTATION_RECORD_PREFIX: &str = "iam-remediation:rotation:";
+
+/// Reads one user live: tags (exemption and records), keys, and each key's last use where the
+/// rule needs it. A user that does not exist is an error (`NoSuchEntity`).
+async fn gather(iam: &aws_sdk_iam::Client, user: &str, settings: &Settings, now: DateTime<Utc>) -> Result<Gathered> {
+    let tags = match tags::principal_tags(iam, &Principal::user(user)).await {
+        Ok(tags) => Ok(tags),
+        Err(error) if error.is_no_such_entity() => return Err(not_found(user)),
+        Err(error) => Err(error.to_string()),
+    };
+    let mut keys = key_facts::list_keys(iam, user).await.map_err(|e| if e.is_no_such_entity() { not_found(user) } else { e })?;
+    let rotations: std::collections::BTreeMap<String, String> = tags
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(ROTATION_RECORD_PREFIX)?.to_owned(), v.clone())))
+        .collect();
+    for key in &mut keys {
+        let is_replacement = rotations.values().any(|id| id == &key.id);
+        if rule::needs_last_use(key, settings, now) || is_replacement {
+            key.last_used = Some(key_facts::last_use(iam, &key.id).await?.last_used);
+        }
+    }
+    Ok(Gathered {
+        keys: UserKeys {
+            user: user.to_owned(),
+            keys,
+            deactivated: key_facts::deactivation_records(tags.as_deref().unwrap_or_default()),
+            rotations,
+        },
+        tags,
+    })
+}
+
+fn not_found(user: &str) -> Error {
+    Error::NotFound {
+        kind: "user",
+        name: user.to_owned(),
+    }
+}
+
+async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut Run, now: DateTime<Utc>) -> Result<()> {
+    let iam = &deps.clients.iam;
+    let mut gathered: Vec<Gathered> = Vec::new();
+    let mut planned: Vec<PlannedAction<KeyOrder>> = Vec::new();
+    match scope(&deps.clients, trigger).await? {
+        Scope::Nothing(why) => {
+            tracing::info!(reason = %why, "nothing to do");
+        }
+        Scope::Account => {
+            let report = credential_report::fetch(iam).await?;
+            run.add_examined(report.len());
+            for row in report.iter().filter(|row| rule::is_candidate(row, settings, now)) {
+                match gather(iam, &row.user, settings, now).await {
+                    Ok(user) => {
+                        planned.extend(rule::plan(&user.keys, settings, now));
+                        gathered.push(user);
+                    }
+                    // Deleted since the report was made: nothing left to fix.
+                    Err(Error::NotFound { .. }) => {}
+                    Err(error) => run.add_error(format!("user {}: {error}", row.user)),
+                }
+            }
+        }
+        Scope::Users(users) => {
+            // Every named user is read before anything changes: a missing one stops the run.
+            for user in &users {
+                gathered.push(gather(iam, user, settings, now).await?);
+            }
+            run.add_examined(gathered.len());
+            for user in &gathered {
+                planned.extend(rule::plan(&user.keys, settings, now));
+            }
+        }
+        Scope::Exposed(key_ids) => {
+            run.add_examined(key_ids.len());
+            for key_id in &key_ids {
+                let owner = match key_facts::last_use(iam, key_id).await {
+                    Ok(owner) => owner,
+                    Err(error @ Error::NotFound { .. }) => {
+                        // Already deleted, or not in this account: reported, the others go on.
+                        run.add_error(format!("exposed {error}"));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                let user = gather(iam, &owner.user, settings, now).await?;
+                if let Some(key) = user.keys.keys.iter().find(|k| &k.id == key_id) {
+                    planned.extend(rule::plan_exposed(&owner.user, key));
+                }
+                gathered.push(user);
+            }
+        }
+        Scope::Order { key_id, action } => {
+            let owner = key_facts::last_use(iam, &key_id).await?;
+            let user = gather(iam, &owner.user, settings, now).await?;
+            let key = find_key(&user.keys.keys, &key_id)?;
+            planned.push(rule::plan_order(&user.keys, key, action, settings));
+            run.add_examined(1);
+            gathered.push(user);
+        }
+    }
+
+    let protections = protections(&deps.clients, &gathered, settings, now, !planned.is_empty()).await?;
+    let approved = run.review(planned, &protections)?;
+    run.apply(approved, async |action| apply(deps, settings, action, now).await).await;
+    Ok(())
+}
+
+fn find_key<'a>(keys: &'a [KeyFacts], key_id: &str) -> Result<&'a KeyFacts> {
+    keys.iter().find(|k| k.id == key_id).ok_or_else(|| Error::NotFound {
+        kind: "access key",
+        name: key_id.to_owned(),
+    })
+}
+
+/// Exemptions of the gathered users, and the function's own identity, which is never touched.
+async fn protections(
+    clients: &Clients,
+    gathered: &[Gathered],
+    settings: &Settings,
+    now: DateTime<Utc>,
+    anything_planned: bool,
+) -> Result<HashMap<Principal, Protection>> {
+    let today = now.date_naive();
+    let mut protections: HashMap<Principal, Protection> = gathered
+        .iter()
+        .map(|user| {
+            let principal = Principal::user(&user.keys.user);
+            let protection = guard::protection(&principal, user.tags.as_deref().map_err(String::as_str), &settings.common, today);
+            (principal, protection)
+        })
+        .collect();
+    if anything_planned {
+        if let Some(caller) = clients.caller().await? {
+            protections.insert(
+                caller.clone(),
+                Protection::Untouchable("the function runs as this identity".into()),
+            );
+        }
+    }
+    Ok(protections)
+}
+
+async fn apply(deps: &Deps, settings: &Settings, action: &PlannedAction<KeyOrder>, now: DateTime<Utc>) -> Result<Outcome> {
+    let iam = &deps.clients.iam;
+    let user = &action.principal.name;
+    match &action.order {
+        KeyOrder::Deactivate { key_id } => apply_keys::deactivate(iam, user, key_id, now).await,
+        KeyOrder::Delete { key_id, has_record } => apply_keys::delete(iam, user, key_id, *has_record).await,
+        KeyOrder::Rotate { .. } | KeyOrder::RetireRotated { .. } => {
+            let _ = (settings, &deps.secrets);
+            Ok(Outcome::Skipped("rotation is not available yet".into()))
+        }
+    }
+}
+
+/// Re-exported for the benchmark and tests: the report rows a sweep looks at closely.
+pub fn sweep_candidates<'a>(report: &'a [ReportUser], settings: &'a Settings, now: DateTime<Utc>) -> impl Iterator<Item = &'a ReportUser> {
+    report.iter().filter(move |row| rule::is_candidate(row, settings, now))
+}

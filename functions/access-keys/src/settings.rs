@@ -1,0 +1,94 @@
+//! The access-keys function's configuration.
+
+use iam_remediation::{CommonSettings, ConfigError, Env};
+
+/// What happens to an active key older than `MAX_KEY_AGE_DAYS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAction {
+    Deactivate,
+    Rotate,
+}
+
+/// Everything `access-keys` reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub common: CommonSettings,
+    pub key_action: KeyAction,
+    pub max_key_age_days: u32,
+    pub max_key_unused_days: u32,
+    pub rotation_grace_days: u32,
+    /// `0` never deletes.
+    pub delete_inactive_after_days: u32,
+    pub secret_prefix: String,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let key_action = match env.choice("KEY_ACTION", "deactivate", &["deactivate", "rotate"])? {
+            "rotate" => KeyAction::Rotate,
+            _ => KeyAction::Deactivate,
+        };
+        let secret_prefix = env.string("SECRET_PREFIX", "iam-remediation/access-keys/");
+        // A secret name is at most 512 characters of letters, digits and /_+=.@-; user names
+        // add up to 64.
+        if secret_prefix.len() > 448
+            || !secret_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        {
+            return Err(iam_remediation::config::invalid(
+                "SECRET_PREFIX",
+                &secret_prefix,
+                "at most 448 characters of letters, digits and /_+=.@-",
+            ));
+        }
+        Ok(Self {
+            common: CommonSettings::from_env(env)?,
+            key_action,
+            max_key_age_days: env.number("MAX_KEY_AGE_DAYS", 90, 1..=3650)?,
+            max_key_unused_days: env.number("MAX_KEY_UNUSED_DAYS", 90, 1..=3650)?,
+            rotation_grace_days: env.number("ROTATION_GRACE_DAYS", 7, 0..=365)?,
+            delete_inactive_after_days: env.number("DELETE_INACTIVE_AFTER_DAYS", 30, 0..=3650)?,
+            secret_prefix,
+        })
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_env(&Env::from_pairs::<&str, &str>([])).expect("the defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let settings = Settings::default();
+        assert_eq!(settings.key_action, KeyAction::Deactivate);
+        assert_eq!(
+            (settings.max_key_age_days, settings.max_key_unused_days, settings.rotation_grace_days, settings.delete_inactive_after_days),
+            (90, 90, 7, 30)
+        );
+        assert_eq!(settings.secret_prefix, "iam-remediation/access-keys/");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (variable, value) in [
+            ("MAX_KEY_AGE_DAYS", "ninety"),
+            ("MAX_KEY_UNUSED_DAYS", "0"),
+            ("ROTATION_GRACE_DAYS", "-1"),
+            ("DELETE_INACTIVE_AFTER_DAYS", "x"),
+            ("KEY_ACTION", "delete"),
+            ("SECRET_PREFIX", "has space/"),
+            ("DRY_RUN", "maybe"),
+        ] {
+            let err = Settings::from_env(&Env::from_pairs([(variable, value)])).unwrap_err();
+            assert_eq!(err.variable, variable);
+            assert!(err.to_string().contains(variable), "{err}");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! One invocation's run through guard, apply and report.
+//!
+//! A function's handler gathers facts and plans; [`Run`] does the rest the same way for every
+//! function: exemptions, `MAX_ACTIONS`, dry run, applying one action at a time with its outcome
+//! recorded, stopping safely before the Lambda deadline, and the final report or Lambda error.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use crate::config::CommonSettings;
+use crate::error::{Error, Result};
+use crate::guard::{self, Protection, Verdict};
+use crate::intake::Trigger;
+use crate::metrics;
+use crate::plan::PlannedAction;
+use crate::principal::Principal;
+use crate::report::{ActionRecord, Report, Status};
+
+/// Time kept in hand before the Lambda deadline: no new change starts after it, so a run never
+/// dies half-way through one. What is left is reported and the next run picks it up.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// What applying one action came to (errors are the `Err` side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Live state changed since the plan, or something makes the change unsafe: the reason.
+    Skipped(String),
+}
+
+/// The state of one invocation after intake.
+#[derive(Debug)]
+pub struct Run {
+    report: Report,
+    settings: CommonSettings,
+    deadline: Option<SystemTime>,
+}
+
+impl Run {
+    pub fn new(
+        function: &'static str,
+        trigger: &Trigger,
+        settings: &CommonSettings,
+        deadline: Option<SystemTime>,
+    ) -> Self {
+        let dry_run = trigger.dry_run_override().unwrap_or(settings.dry_run);
+        Self {
+            report: Report::new(function, trigger.kind(), dry_run),
+            settings: settings.clone(),
+            deadline,
+        }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.report.dry_run
+    }
+
+    pub fn settings(&self) -> &CommonSettings {
+        &self.settings
+    }
+
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Counts principals (or keys, or policies) looked at.
+    pub fn add_examined(&mut self, count: usize) {
+        self.report.examined += count;
+    }
+
+    /// A problem that does not stop the run but makes it end as a Lambda error.
+    pub fn add_error(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::warn!(error = %message, "run error");
+        self.report.errors.push(message);
+    }
+
+    /// True when the deadline is too close to start another change.
+    pub fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|deadline| {
+            deadline
+                .duration_since(SystemTime::now())
+                .map_or(true, |left| left < DEADLINE_MARGIN)
+        })
+    }
+
+    /// Applies exemptions, `MAX_ACTIONS` and dry run to the plan. Returns the actions to apply:
+    /// none in a dry run (they are reported as planned). When the plan is over `MAX_ACTIONS`,
+    /// every action is reported as refused and the error is returned: nothing may be applied.
+    pub fn review<O>(
+        &mut self,
+        planned: Vec<PlannedAction<O>>,
+        protections: &HashMap<Principal, Protection>,
+    ) -> Result<Vec<PlannedAction<O>>> {
+        let mut approved = Vec::with_capacity(planned.len());
+        for mut action in planned {
+            let protection = protections
+                .get(&action.principal)
+                .unwrap_or(&Protection::None);
+            let verdict = match &action.blocked {
+                Some(why) => Verdict::Skip(why.clone()),
+                None => guard::verdict(&action, protection),
+            };
+            match verdict {
+                Verdict::Skip(why) => {
+                    let mut record = ActionRecord::from_plan(&action, Status::Skipped);
+                    record.reason = format!("{why} (rule: {})", action.reason);
+                    self.report.actions.push(record);
+                }
+                Verdict::Proceed { note } => {
+                    if let Some(note) = note {
+                        action.reason = format!("{}; {note}", action.reason);
+                    }
+                    approved.push(action);
+                }
+            }
+        }
+        if let Err(refusal) = guard::check_max_actions(approved.len(), self.settings.max_actions) {
+            for action in &approved {
+                let mut record = ActionRecord::from_plan(action, Status::Skipped);
+                record.reason = format!("{refusal} (rule: {})", action.reason);
+                self.report.actions.push(record);
+            }
+            return Err(refusal);
+        }
+        if self.dry_run() {
+            for action in &approved {
+                self.report
+                    .actions
+                    .push(ActionRecord::from_plan(action, Status::Planned));
+            }
+            return Ok(Vec::new());
+        }
+        Ok(approved)
+    }
+
+    /// Applies approved actions one at a time, recording each outcome. A failure is recorded and
+    /// the run goes on with the next action; the run then ends as a Lambda error.
+    pub async fn apply<O>(
+        &mut self,
+        approved: Vec<PlannedAction<O>>,
+        mut apply_one: impl AsyncFnMut(&PlannedAction<O>) -> Result<Outcome>,
+    ) {
+        for action in approved {
+            if self.out_of_time() {
+                let mut record = ActionRecord::from_plan(&action, Status::Skipped);
+                record.reason = format!(
+                    "stopped before the Lambda timeout; the next run continues (rule: {})",
+                    action.reason
+                );
+                self.report.actions.push(record);
+                continue;
+            }
+            let result = apply_one(&action).await;
+            self.record(&action, result);
+        }
+    }
+
+    /// Records the outcome of one action applied outside [`Run::apply`].
+    pub fn record<O>(&mut self, action: &PlannedAction<O>, result: Result<Outcome>) {
+        let mut record = ActionRecord::from_plan(action, Status::Applied);
+        match result {
+            Ok(Outcome::Applied) => {
+                tracing::info!(principal = %action.principal, action = action.kind.as_str(), target = %action.target, "applied");
+            }
+            Ok(Outcome::Skipped(why)) => {
+                record.status = Status::Skipped;
+                record.reason = format!("{why} (rule: {})", action.reason);
+            }
+            // The target vanished between the plan and the change: nothing left to do.
+            Err(error) if error.is_no_such_entity() => {
+                record.status = Status::Skipped;
+                record.reason = format!("already gone: {error} (rule: {})", action.reason);
+            }
+            Err(error) => {
+                record.status = Status::Failed;
+                let message = format!(
+                    "{} {} of {}: {error}",
+                    action.kind.as_str(),
+                    action.target,
+                    action.principal
+                );
+                tracing::error!(error = %message, "action failed");
+                self.report.errors.push(message);
+                record.error = Some(error.to_string());
+            }
+        }
+        self.report.actions.push(record);
+    }
+
+    /// Logs the report and returns it, or the Lambda error when anything failed.
+    pub fn finish(self) -> Result<Report> {
+        self.log();
+        if !self.report.errors.is_empty() {
+            return Err(Error::ActionsFailed {
+                count: self.report.errors.len(),
+                summary: self.report.errors.join("; "),
+            });
+        }
+        Ok(self.report)
+    }
+
+    /// Logs the report of a run stopped by `error`, and returns the error.
+    pub fn abort(mut self, error: Error) -> Error {
+        self.report.errors.push(error.to_string());
+        self.log();
+        error
+    }
+
+    fn log(&self) {
+        let report = serde_json::to_string(&self.report).unwrap_or_default();
+        tracing::info!(report = %report, "report");
+        metrics::emit(&self.report);
+    }
+}

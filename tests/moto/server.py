@@ -1,0 +1,234 @@
+"""Test-only wrapper around moto's server: the local IAM API the tests and the demo run against.
+
+moto is a faithful IAM implementation with a few gaps that matter to this project. This wrapper
+closes them from the outside, so that product code never needs a test mode:
+
+* no time travel: ``POST /_test/access-key`` and ``POST /_test/user`` set creation and
+  last-use timestamps (a key created 200 days ago, a password last used 3 days ago);
+* Config ``PutEvaluations`` only exists in moto's test mode: the wrapper answers it and keeps
+  what was sent, readable at ``GET /_test/evaluations``;
+* fault injection: ``POST /_test/faults`` makes the next N calls of an API action fail with a
+  chosen HTTP status and AWS error code (throttling, 500s, AccessDenied, a call that fails
+  half-way through a change);
+* call counting: ``GET /_test/calls`` returns how many calls of each action were made, which is
+  how the tests and the benchmark count the IAM calls of a sweep.
+
+It binds a free loopback port, prints ``PORT <n>`` on its first line, and exits when its
+standard input closes, so a test that dies never leaves a server behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import threading
+from collections import Counter
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import AccessKeyLastUsed, iam_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+
+def _iam():
+    return iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+def _parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    # moto stores naive UTC datetimes.
+    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class TestBed:
+    def __init__(self) -> None:
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.faults: list[dict] = []
+        self.evaluations: list[dict] = []
+
+    # -- the WSGI entry point -------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_test/"):
+            return self._control(path, environ, start_response)
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = self._action(environ, body)
+
+        with self.lock:
+            self.calls[action] += 1
+            fault = self._take_fault(action)
+        if fault is not None:
+            return self._fail(fault, environ, start_response)
+
+        if action == "config:PutEvaluations":
+            request = json.loads(body or b"{}")
+            with self.lock:
+                self.evaluations.append(request)
+            return self._json(start_response, 200, {"FailedEvaluations": []})
+        return self.moto(environ, start_response)
+
+    # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _action(environ, body: bytes) -> str:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        service = "unknown"
+        if "Credential=" in auth:
+            # Credential=AKID/20250101/us-east-1/iam/aws4_request
+            scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            if len(scope) >= 4:
+                service = scope[3]
+        if target:
+            return f"{service}:{target.rsplit('.', 1)[-1]}"
+        form = parse_qs(body.decode("utf-8", "replace"))
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        name = (form.get("Action") or query.get("Action") or ["unknown"])[0]
+        return f"{service}:{name}"
+
+    def _take_fault(self, action: str):
+        for fault in self.faults:
+            if fault["action"] == action and fault["remaining"] > 0:
+                if fault["skip"] > 0:
+                    fault["skip"] -= 1
+                    return None
+                fault["remaining"] -= 1
+                return fault
+        return None
+
+    def _fail(self, fault, environ, start_response):
+        if fault["code"] == "DropConnection":
+            # The closest WSGI gets to a dropped connection: an empty reply the client cannot parse.
+            start_response("502 Bad Gateway", [("Content-Length", "0"), ("Connection", "close")])
+            return [b""]
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            return self._json(
+                start_response,
+                fault["status"],
+                {"__type": fault["code"], "message": fault["message"]},
+            )
+        xml = (
+            '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+            f"<Error><Type>Sender</Type><Code>{fault['code']}</Code>"
+            f"<Message>{fault['message']}</Message></Error>"
+            "<RequestId>test-bed-fault</RequestId></ErrorResponse>"
+        ).encode()
+        start_response(
+            f"{fault['status']} Injected",
+            [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))],
+        )
+        return [xml]
+
+    @staticmethod
+    def _json(start_response, status: int, payload) -> list[bytes]:
+        data = json.dumps(payload, default=str).encode()
+        start_response(
+            f"{status} OK" if status == 200 else f"{status} Error",
+            [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+    # -- the control endpoints ------------------------------------------------------------
+    def _control(self, path, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        request = json.loads(raw) if raw else {}
+        try:
+            result = self._dispatch(path, environ["REQUEST_METHOD"], request)
+        except KeyError as missing:
+            return self._json(start_response, 404, {"error": f"not found: {missing}"})
+        except (ValueError, TypeError) as bad:
+            return self._json(start_response, 400, {"error": str(bad)})
+        return self._json(start_response, 200, result)
+
+    def _dispatch(self, path: str, method: str, request: dict):
+        if path == "/_test/access-key" and method == "POST":
+            key = _iam().access_keys[request["access_key_id"]]
+            if "create_date" in request:
+                key.create_date = _parse_time(request["create_date"])
+            if "last_used" in request:
+                key.last_used = (
+                    None
+                    if request["last_used"] is None
+                    else AccessKeyLastUsed(
+                        timestamp=_parse_time(request["last_used"]),
+                        service=request.get("service", "iam"),
+                        region=request.get("region", "us-east-1"),
+                    )
+                )
+            return {"ok": True}
+        if path == "/_test/user" and method == "POST":
+            user = _iam().users[request["user_name"]]
+            if "create_date" in request:
+                user.create_date = _parse_time(request["create_date"])
+            if "password_last_used" in request:
+                value = request["password_last_used"]
+                user.password_last_used = None if value is None else _parse_time(value)
+            return {"ok": True}
+        if path == "/_test/faults" and method == "POST":
+            with self.lock:
+                self.faults.append(
+                    {
+                        "action": request["action"],
+                        "status": int(request.get("status", 400)),
+                        "code": request.get("code", "Throttling"),
+                        "message": request.get("message", "injected by the test bed"),
+                        "remaining": int(request.get("count", 1)),
+                        "skip": int(request.get("skip", 0)),
+                    }
+                )
+            return {"ok": True}
+        if path == "/_test/faults" and method == "DELETE":
+            with self.lock:
+                self.faults.clear()
+            return {"ok": True}
+        if path == "/_test/calls" and method == "GET":
+            with self.lock:
+                return dict(self.calls)
+        if path == "/_test/calls" and method == "DELETE":
+            with self.lock:
+                self.calls.clear()
+            return {"ok": True}
+        if path == "/_test/evaluations" and method == "GET":
+            with self.lock:
+                return list(self.evaluations)
+        raise KeyError(f"{method} {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--no-stdin-watch",
+        action="store_true",
+        help="keep running when standard input closes (for a server started by hand)",
+    )
+    args = parser.parse_args()
+
+    server = make_server(args.host, args.port, TestBed(), threaded=True)
+    print(f"PORT {server.server_port}", flush=True)
+
+    if not args.no_stdin_watch:
+
+        def exit_when_parent_goes() -> None:
+            sys.stdin.read()
+            os._exit(0)
+
+        threading.Thread(target=exit_when_parent_goes, daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
