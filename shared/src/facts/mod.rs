@@ -4,6 +4,9 @@
 pub mod access_keys;
 pub mod credential_report;
 pub mod identity;
+pub mod inline_policies;
+pub mod login_profiles;
+pub mod password_policy;
 pub mod tags;
 
 pub use credential_report::{ReportKey, ReportTime, ReportUser};

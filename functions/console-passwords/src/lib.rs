@@ -1,0 +1,1 @@
+//! `console-passwords`: Deletes IAM console passwords (login profiles) that are not used. (Under construction.)
