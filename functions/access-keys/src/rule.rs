@@ -266,3 +266,254 @@ pub fn is_candidate(row: &iam_remediation::facts::ReportUser, settings: &Setting
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The rule table. Given a user's keys, settings and the clock, when planned, then exactly
+    //! these actions.
+
+    use super::*;
+    use iam_remediation::intake::KeyOrderAction;
+    use iam_remediation::plan::Authority;
+    use iam_remediation::{Env, PrincipalKind};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn days_ago(days: i64) -> DateTime<Utc> {
+        now() - Duration::days(days)
+    }
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        Settings::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
+    }
+
+    /// An active key `age` days old, last used `used` days ago (`None`: never).
+    fn active(id: &str, age: i64, used: Option<i64>) -> KeyFacts {
+        KeyFacts {
+            id: id.into(),
+            active: true,
+            created: days_ago(age),
+            last_used: Some(used.map(days_ago)),
+        }
+    }
+
+    fn inactive(id: &str, age: i64) -> KeyFacts {
+        KeyFacts {
+            id: id.into(),
+            active: false,
+            created: days_ago(age),
+            last_used: None,
+        }
+    }
+
+    fn user(keys: Vec<KeyFacts>) -> UserKeys {
+        UserKeys {
+            user: "alice".into(),
+            keys,
+            deactivated: BTreeMap::new(),
+            rotations: BTreeMap::new(),
+        }
+    }
+
+    /// (action, target, reason) of each planned action.
+    fn planned(user: &UserKeys, settings: &Settings) -> Vec<(&'static str, String, String)> {
+        plan(user, settings, now())
+            .into_iter()
+            .map(|a| (a.kind.as_str(), a.target, a.blocked.map_or(a.reason, |b| format!("BLOCKED {b}"))))
+            .collect()
+    }
+
+    fn row(action: &'static str, target: &str, reason: &str) -> (&'static str, String, String) {
+        (action, target.to_owned(), reason.to_owned())
+    }
+
+    #[test]
+    fn age_rule() {
+        let s = settings(&[]);
+        assert_eq!(
+            planned(&user(vec![active("OLD", 91, Some(1))]), &s),
+            vec![row("deactivate-access-key", "OLD", "created 91 days ago (limit 90)")]
+        );
+        assert!(planned(&user(vec![active("EDGE", 90, Some(1))]), &s).is_empty(), "exactly at the limit is not older");
+        assert!(planned(&user(vec![active("NEW", 1, Some(0))]), &s).is_empty());
+    }
+
+    #[test]
+    fn unused_rule_counts_from_last_use_or_creation() {
+        let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
+        assert_eq!(
+            planned(&user(vec![active("STALE", 60, Some(31))]), &s),
+            vec![row("deactivate-access-key", "STALE", "last used 31 days ago (limit 30)")]
+        );
+        assert_eq!(
+            planned(&user(vec![active("NEVER", 31, None)]), &s),
+            vec![row("deactivate-access-key", "NEVER", "never used, created 31 days ago (limit 30)")]
+        );
+        assert!(planned(&user(vec![active("RECENT", 60, Some(29))]), &s).is_empty());
+        assert!(planned(&user(vec![active("YOUNG", 29, None)]), &s).is_empty(), "never used but young");
+        // Last use not read: the unused rule cannot judge and does nothing.
+        let mut unknown = active("UNKNOWN", 60, None);
+        unknown.last_used = None;
+        assert!(planned(&user(vec![unknown]), &s).is_empty());
+    }
+
+    #[test]
+    fn the_age_rule_wins_over_the_unused_rule() {
+        let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
+        assert_eq!(
+            planned(&user(vec![active("BOTH", 200, None)]), &s),
+            vec![row("deactivate-access-key", "BOTH", "created 200 days ago (limit 90)")]
+        );
+    }
+
+    #[test]
+    fn two_keys_are_judged_one_by_one() {
+        let s = settings(&[]);
+        assert_eq!(
+            planned(&user(vec![active("OLD", 200, Some(1)), active("NEW", 3, Some(0))]), &s),
+            vec![row("deactivate-access-key", "OLD", "created 200 days ago (limit 90)")]
+        );
+        assert_eq!(planned(&user(vec![active("A", 100, Some(1)), active("B", 120, Some(1))]), &s).len(), 2);
+    }
+
+    #[test]
+    fn inactive_keys_are_deleted_only_with_a_record_after_the_quiet_period() {
+        let s = settings(&[]);
+        let mut ours = user(vec![inactive("OURS", 200), inactive("THEIRS", 300)]);
+        ours.deactivated.insert("OURS".into(), days_ago(30));
+        assert_eq!(
+            planned(&ours, &s),
+            vec![row("delete-access-key", "OURS", "deactivated by iam-remediation 30 days ago (limit 30)")]
+        );
+        ours.deactivated.insert("OURS".into(), days_ago(29));
+        assert!(planned(&ours, &s).is_empty(), "quiet period not over");
+        ours.deactivated.insert("OURS".into(), days_ago(400));
+        assert!(planned(&ours, &settings(&[("DELETE_INACTIVE_AFTER_DAYS", "0")])).is_empty(), "0 never deletes");
+        let orders: Vec<_> = plan(&ours, &s, now()).into_iter().map(|a| a.order).collect();
+        assert_eq!(orders, vec![KeyOrder::Delete { key_id: "OURS".into(), has_record: true }]);
+    }
+
+    #[test]
+    fn a_record_on_an_active_key_does_not_delete_it() {
+        let mut reactivated = user(vec![active("K", 10, Some(0))]);
+        reactivated.deactivated.insert("K".into(), days_ago(100));
+        assert!(planned(&reactivated, &settings(&[])).is_empty());
+    }
+
+    #[test]
+    fn rule_actions_respect_exemptions_and_orders_override_them() {
+        let s = settings(&[]);
+        let actions = plan(&user(vec![active("OLD", 200, Some(1))]), &s, now());
+        assert_eq!(actions[0].authority, Authority::Rule);
+        assert_eq!(actions[0].principal.kind, PrincipalKind::User);
+        let exposed = plan_exposed("alice", &active("EXPOSED", 1, Some(0))).unwrap();
+        assert_eq!(exposed.authority, Authority::Override);
+        assert_eq!(exposed.kind.as_str(), "deactivate-access-key");
+        assert!(plan_exposed("alice", &inactive("GONE", 1)).is_none(), "already inactive");
+        let alice = user(vec![active("FRESH", 1, Some(0))]);
+        for (order, kind) in [
+            (KeyOrderAction::Deactivate, "deactivate-access-key"),
+            (KeyOrderAction::Delete, "delete-access-key"),
+            (KeyOrderAction::Rotate, "create-access-key"),
+        ] {
+            let action = plan_order(&alice, &alice.keys[0], order, &s);
+            assert_eq!(action.kind.as_str(), kind);
+            assert_eq!(action.authority, Authority::Override);
+            assert_eq!(action.target, "FRESH");
+        }
+    }
+
+    #[test]
+    fn rotate_mode_replaces_old_keys_and_still_deactivates_unused_ones() {
+        let s = settings(&[("KEY_ACTION", "rotate"), ("MAX_KEY_UNUSED_DAYS", "30")]);
+        let actions = plan(&user(vec![active("OLD", 200, Some(1))]), &s, now());
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].kind.as_str(), "create-access-key");
+        assert_eq!(actions[0].order, KeyOrder::Rotate { key_id: "OLD".into() });
+        assert!(actions[0].reason.contains("iam-remediation/access-keys/alice"), "{}", actions[0].reason);
+        assert_eq!(
+            planned(&user(vec![active("STALE", 60, Some(40))]), &s),
+            vec![row("deactivate-access-key", "STALE", "last used 40 days ago (limit 30)")]
+        );
+    }
+
+    #[test]
+    fn rotation_without_room_is_blocked_with_the_reason() {
+        let s = settings(&[("KEY_ACTION", "rotate")]);
+        let full = user(vec![active("OLD", 200, Some(1)), inactive("SPARE", 10)]);
+        let actions = plan(&full, &s, now());
+        let blocked = actions[0].blocked.as_deref().unwrap();
+        assert!(blocked.contains("no room for a new key") && blocked.contains("SPARE (inactive)"), "{blocked}");
+    }
+
+    #[test]
+    fn a_rotated_key_is_retired_after_first_use_of_its_replacement_or_after_grace() {
+        let s = settings(&[("KEY_ACTION", "rotate")]);
+        let mut rotating = user(vec![active("OLD", 200, Some(1)), active("NEW", 2, None)]);
+        rotating.rotations.insert("OLD".into(), "NEW".into());
+        assert!(planned(&rotating, &s).is_empty(), "grace: the old key stays active");
+
+        rotating.keys[1] = active("NEW", 2, Some(0));
+        assert_eq!(
+            planned(&rotating, &s),
+            vec![row("deactivate-access-key", "OLD", "replaced by NEW, which was used 0 days ago")]
+        );
+
+        rotating.keys[1] = active("NEW", 7, None);
+        assert_eq!(
+            planned(&rotating, &s),
+            vec![row("deactivate-access-key", "OLD", "replaced by NEW 7 days ago (grace 7 days)")]
+        );
+        let orders: Vec<_> = plan(&rotating, &s, now()).into_iter().map(|a| a.order).collect();
+        assert_eq!(orders, vec![KeyOrder::RetireRotated { key_id: "OLD".into(), replacement: "NEW".into() }]);
+    }
+
+    #[test]
+    fn a_rotation_whose_replacement_is_gone_is_judged_afresh() {
+        let s = settings(&[("KEY_ACTION", "rotate")]);
+        let mut broken = user(vec![active("OLD", 200, Some(1))]);
+        broken.rotations.insert("OLD".into(), "GONE".into());
+        assert_eq!(plan(&broken, &s, now())[0].order, KeyOrder::Rotate { key_id: "OLD".into() });
+    }
+
+    #[test]
+    fn last_use_is_read_only_where_the_rule_needs_it() {
+        let s = settings(&[]);
+        assert!(needs_last_use(&active("YOUNG", 10, None), &s, now()));
+        assert!(!needs_last_use(&active("OLD", 200, None), &s, now()), "the age rule settles it");
+        assert!(!needs_last_use(&inactive("OFF", 10), &s, now()));
+    }
+
+    #[test]
+    fn report_rows_pick_sweep_candidates() {
+        use iam_remediation::facts::{ReportKey, ReportTime, ReportUser};
+        let s = settings(&[]);
+        let slot = |active: bool, rotated: Option<i64>, used: Option<i64>| ReportKey {
+            active,
+            last_rotated: rotated.map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
+            last_used: used.map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
+        };
+        let row = |keys: [ReportKey; 2]| ReportUser {
+            user: "u".into(),
+            arn: "arn".into(),
+            created: ReportTime::At(days_ago(500)),
+            password_enabled: false,
+            password_last_used: ReportTime::NotApplicable,
+            password_last_changed: ReportTime::NotApplicable,
+            keys,
+        };
+        let none = slot(false, None, None);
+        assert!(is_candidate(&row([slot(true, Some(91), Some(1)), none]), &s, now()), "old");
+        assert!(!is_candidate(&row([none, slot(true, Some(80), Some(79))]), &s, now()), "young, used");
+        assert!(is_candidate(&row([slot(true, Some(95), None), none]), &s, now()), "never used and old");
+        assert!(!is_candidate(&row([slot(true, Some(10), Some(1)), none]), &s, now()), "fresh");
+        assert!(is_candidate(&row([slot(false, Some(30), None), none]), &s, now()), "inactive long enough to maybe delete");
+        assert!(!is_candidate(&row([slot(false, Some(29), None), none]), &s, now()), "inactive too recently created");
+        assert!(!is_candidate(&row([none, none]), &s, now()), "no keys");
+        let unused = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
+        assert!(is_candidate(&row([slot(true, Some(60), Some(31)), none]), &unused, now()), "unused");
+        assert!(!is_candidate(&row([slot(true, Some(60), Some(29)), none]), &unused, now()));
+    }
+}
