@@ -11,7 +11,12 @@ closes them from the outside, so that product code never needs a test mode:
   chosen HTTP status and AWS error code (throttling, 500s, AccessDenied, a call that fails
   half-way through a change);
 * call counting: ``GET /_test/calls`` returns how many calls of each action were made, which is
-  how the tests and the benchmark count the IAM calls of a sweep.
+  how the tests and the benchmark count the IAM calls of a sweep;
+* secrets issued: every SecretAccessKey that CreateAccessKey returned is kept, readable at
+  ``GET /_test/issued-secrets``, so a test can search the logs for every secret ever issued,
+  including those of keys deleted since;
+* signature checks: ``POST /_test/enforce-auth`` turns moto's request authentication on or off,
+  so a test can prove that a stored secret really signs a request.
 
 It binds a free loopback port, prints ``PORT <n>`` on its first line, and exits when its
 standard input closes, so a test that dies never leaves a server behind.
@@ -23,12 +28,14 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 import threading
 from collections import Counter
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
+from moto import settings as moto_settings
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import AccessKeyLastUsed, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -54,6 +61,7 @@ class TestBed:
         self.calls: Counter[str] = Counter()
         self.faults: list[dict] = []
         self.evaluations: list[dict] = []
+        self.issued_secrets: list[str] = []
 
     # -- the WSGI entry point -------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -77,7 +85,17 @@ class TestBed:
             with self.lock:
                 self.evaluations.append(request)
             return self._json(start_response, 200, {"FailedEvaluations": []})
+        if action == "iam:CreateAccessKey":
+            return self._capture_secret(environ, start_response)
         return self.moto(environ, start_response)
+
+    def _capture_secret(self, environ, start_response):
+        body = b"".join(self.moto(environ, start_response))
+        match = re.search(rb"<SecretAccessKey>([^<]+)</SecretAccessKey>", body)
+        if match:
+            with self.lock:
+                self.issued_secrets.append(match.group(1).decode())
+        return [body]
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
@@ -199,6 +217,12 @@ class TestBed:
         if path == "/_test/calls" and method == "DELETE":
             with self.lock:
                 self.calls.clear()
+            return {"ok": True}
+        if path == "/_test/issued-secrets" and method == "GET":
+            with self.lock:
+                return list(self.issued_secrets)
+        if path == "/_test/enforce-auth" and method == "POST":
+            moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if request["enabled"] else float("inf")
             return {"ok": True}
         if path == "/_test/evaluations" and method == "GET":
             with self.lock:

@@ -156,6 +156,16 @@ impl Moto {
         self.control("DELETE", "/_test/calls", None);
     }
 
+    /// Every SecretAccessKey that CreateAccessKey has returned.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        serde_json::from_value(self.control("GET", "/_test/issued-secrets", None)).expect("secrets")
+    }
+
+    /// Turns moto's request authentication (signature and policy checks) on or off.
+    pub fn enforce_auth(&self, enabled: bool) {
+        self.control("POST", "/_test/enforce-auth", Some(json!({"enabled": enabled})));
+    }
+
     /// Config evaluations sent with PutEvaluations.
     pub fn evaluations(&self) -> Vec<Value> {
         serde_json::from_value(self.control("GET", "/_test/evaluations", None)).expect("evaluations")

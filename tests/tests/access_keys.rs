@@ -81,7 +81,7 @@ async fn sweep_deactivates_old_and_unused_keys_by_id_and_leaves_fresh_ones() {
 
     // The deactivation is recorded on the user, for the quiet-period rule.
     let tags = iam.list_user_tags().user_name("old").send().await.unwrap().tags;
-    assert!(tags.iter().any(|t| t.key == format!("iam-remediation:deactivated:{old}")), "{tags:?}");
+    assert!(tags.iter().any(|t| t.key == format!("iam-remediation:key:{old}") && t.value.starts_with("deactivated ")), "{tags:?}");
 }
 
 #[tokio::test]

@@ -13,7 +13,8 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use iam_remediation::apply::access_keys as apply_keys;
-use iam_remediation::facts::access_keys::{self as key_facts, KeyFacts};
+use iam_remediation::apply::rotation::{self, RotationOutcome};
+use iam_remediation::facts::access_keys::{self as key_facts, KeyFacts, KeyRecord};
 use iam_remediation::facts::credential_report::{self, ReportUser};
 use iam_remediation::facts::identity;
 use iam_remediation::facts::tags::{self, Tags};
@@ -156,26 +157,24 @@ struct Gathered {
     tags: std::result::Result<Tags, String>,
 }
 
-/// Tag key prefix of a rotation in progress: `iam-remediation:rotation:<old key>` = new key.
-pub const ROTATION_RECORD_PREFIX: &str = "iam-remediation:rotation:";
-
 /// Reads one user live: tags (exemption and records), keys, and each key's last use where the
 /// rule needs it. A user that does not exist is an error (`NoSuchEntity`).
-async fn gather(iam: &aws_sdk_iam::Client, user: &str, settings: &Settings, now: DateTime<Utc>) -> Result<Gathered> {
+async fn gather(deps: &Deps, user: &str, settings: &Settings, now: DateTime<Utc>) -> Result<Gathered> {
+    let iam = &deps.clients.iam;
     let tags = match tags::principal_tags(iam, &Principal::user(user)).await {
         Ok(tags) => Ok(tags),
         Err(error) if error.is_no_such_entity() => return Err(not_found(user)),
         Err(error) => Err(error.to_string()),
     };
     let mut keys = key_facts::list_keys(iam, user).await.map_err(|e| if e.is_no_such_entity() { not_found(user) } else { e })?;
-    let rotations: std::collections::BTreeMap<String, String> = tags
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(ROTATION_RECORD_PREFIX)?.to_owned(), v.clone())))
-        .collect();
+    let mut records = key_facts::key_records(tags.as_deref().unwrap_or_default());
+    if settings.key_action == KeyAction::Rotate {
+        recover_unrecorded_rotation(deps, user, &keys, &mut records, settings, now).await?;
+    }
     for key in &mut keys {
-        let is_replacement = rotations.values().any(|id| id == &key.id);
+        let is_replacement = records
+            .values()
+            .any(|record| matches!(record, KeyRecord::ReplacedBy(id) if id == &key.id));
         if rule::needs_last_use(key, settings, now) || is_replacement {
             key.last_used = Some(key_facts::last_use(iam, &key.id).await?.last_used);
         }
@@ -184,11 +183,33 @@ async fn gather(iam: &aws_sdk_iam::Client, user: &str, settings: &Settings, now:
         keys: UserKeys {
             user: user.to_owned(),
             keys,
-            deactivated: key_facts::deactivation_records(tags.as_deref().unwrap_or_default()),
-            rotations,
+            records,
         },
         tags,
     })
+}
+
+/// A rotation whose record could not be written (the run failed after storing the new key)
+/// shows as two active keys, one too old, and the newer one held in the user's secret. Treat it
+/// as the rotation it is, so the next run finishes it instead of reporting no room.
+async fn recover_unrecorded_rotation(
+    deps: &Deps,
+    user: &str,
+    keys: &[KeyFacts],
+    records: &mut std::collections::BTreeMap<String, KeyRecord>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let [first, second] = keys else { return Ok(()) };
+    let (old, new) = if first.created <= second.created { (first, second) } else { (second, first) };
+    let too_old = now - old.created > chrono::Duration::days(i64::from(settings.max_key_age_days));
+    if !(old.active && new.active && too_old) || records.contains_key(&old.id) {
+        return Ok(());
+    }
+    if rotation::stored_key_id(&deps.secrets, &settings.secret_name(user)).await?.as_deref() == Some(new.id.as_str()) {
+        records.insert(old.id.clone(), KeyRecord::ReplacedBy(new.id.clone()));
+    }
+    Ok(())
 }
 
 fn not_found(user: &str) -> Error {
@@ -210,7 +231,7 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
             let report = credential_report::fetch(iam).await?;
             run.add_examined(report.len());
             for row in report.iter().filter(|row| rule::is_candidate(row, settings, now)) {
-                match gather(iam, &row.user, settings, now).await {
+                match gather(deps, &row.user, settings, now).await {
                     Ok(user) => {
                         planned.extend(rule::plan(&user.keys, settings, now));
                         gathered.push(user);
@@ -224,7 +245,7 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
         Scope::Users(users) => {
             // Every named user is read before anything changes: a missing one stops the run.
             for user in &users {
-                gathered.push(gather(iam, user, settings, now).await?);
+                gathered.push(gather(deps, user, settings, now).await?);
             }
             run.add_examined(gathered.len());
             for user in &gathered {
@@ -243,16 +264,16 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
                     }
                     Err(error) => return Err(error),
                 };
-                let user = gather(iam, &owner.user, settings, now).await?;
+                let user = gather(deps, &owner.user, settings, now).await?;
                 if let Some(key) = user.keys.keys.iter().find(|k| &k.id == key_id) {
-                    planned.extend(rule::plan_exposed(&owner.user, key));
+                    planned.extend(rule::plan_exposed(&user.keys, key, settings));
                 }
                 gathered.push(user);
             }
         }
         Scope::Order { key_id, action } => {
             let owner = key_facts::last_use(iam, &key_id).await?;
-            let user = gather(iam, &owner.user, settings, now).await?;
+            let user = gather(deps, &owner.user, settings, now).await?;
             let key = find_key(&user.keys.keys, &key_id)?;
             planned.push(rule::plan_order(&user.keys, key, action, settings));
             run.add_examined(1);
@@ -305,11 +326,39 @@ async fn apply(deps: &Deps, settings: &Settings, action: &PlannedAction<KeyOrder
     let iam = &deps.clients.iam;
     let user = &action.principal.name;
     match &action.order {
-        KeyOrder::Deactivate { key_id } => apply_keys::deactivate(iam, user, key_id, now).await,
+        KeyOrder::Deactivate { key_id } | KeyOrder::RetireRotated { key_id, .. } => {
+            apply_keys::deactivate(iam, user, key_id, now).await
+        }
         KeyOrder::Delete { key_id, has_record } => apply_keys::delete(iam, user, key_id, *has_record).await,
-        KeyOrder::Rotate { .. } | KeyOrder::RetireRotated { .. } => {
-            let _ = (settings, &deps.secrets);
-            Ok(Outcome::Skipped("rotation is not available yet".into()))
+        KeyOrder::Rotate { key_id } | KeyOrder::Replace { key_id } => {
+            let secret_name = settings.secret_name(user);
+            let stored = match rotation::create_and_store(
+                iam,
+                &deps.secrets,
+                user,
+                &secret_name,
+                settings.secret_kms_key_id.as_deref(),
+            )
+            .await?
+            {
+                RotationOutcome::Stored(stored) => stored,
+                RotationOutcome::NoRoom(reason) => return Ok(Outcome::Skipped(reason)),
+            };
+            tracing::info!(user = %user, old_key = %key_id, new_key = %stored.access_key_id, secret = %stored.secret_name, version = %stored.version_id, "replacement key stored");
+            if matches!(action.order, KeyOrder::Rotate { .. }) {
+                // The old key stays active during grace; the record tells later runs.
+                let record = KeyRecord::ReplacedBy(stored.access_key_id.clone());
+                apply_keys::write_record(iam, user, key_id, &record).await.map_err(|error| Error::Aws {
+                    operation: "TagUser",
+                    code: error.aws_code().unwrap_or("Unknown").to_owned(),
+                    message: format!(
+                        "replacement {} is stored in {secret_name}, but the rotation record could \
+                         not be written ({error}); the next run recovers it from the secret",
+                        stored.access_key_id
+                    ),
+                })?;
+            }
+            Ok(Outcome::Applied)
         }
     }
 }

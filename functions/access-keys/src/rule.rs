@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use iam_remediation::facts::access_keys::KeyFacts;
+use iam_remediation::facts::access_keys::{KeyFacts, KeyRecord};
 use iam_remediation::plan::days_between;
 use iam_remediation::{ActionKind, PlannedAction, Principal};
 
@@ -14,10 +14,26 @@ use crate::settings::{KeyAction, Settings};
 pub struct UserKeys {
     pub user: String,
     pub keys: Vec<KeyFacts>,
-    /// When this system deactivated a key, by key ID (user tags).
-    pub deactivated: BTreeMap<String, DateTime<Utc>>,
-    /// Rotations in progress: old key ID → its replacement's key ID (user tags).
-    pub rotations: BTreeMap<String, String>,
+    /// What this system did to each key, by key ID (user tags).
+    pub records: BTreeMap<String, KeyRecord>,
+}
+
+impl UserKeys {
+    /// When this system deactivated the key, if it did.
+    pub fn deactivated_at(&self, key_id: &str) -> Option<DateTime<Utc>> {
+        match self.records.get(key_id) {
+            Some(KeyRecord::Deactivated(at)) => Some(*at),
+            _ => None,
+        }
+    }
+
+    /// The replacement of a key being rotated.
+    pub fn replacement_of(&self, key_id: &str) -> Option<&str> {
+        match self.records.get(key_id) {
+            Some(KeyRecord::ReplacedBy(replacement)) => Some(replacement),
+            _ => None,
+        }
+    }
 }
 
 /// What the apply stage does for one planned action.
@@ -32,6 +48,9 @@ pub enum KeyOrder {
     Rotate { key_id: String },
     /// Rotation's second step: deactivate the old key now that its replacement took over.
     RetireRotated { key_id: String, replacement: String },
+    /// Create and store a replacement for a key that was just deactivated (an exposed key in
+    /// rotate mode): no grace period, the old key is already off.
+    Replace { key_id: String },
 }
 
 impl KeyOrder {
@@ -40,6 +59,7 @@ impl KeyOrder {
             Self::Deactivate { key_id }
             | Self::Delete { key_id, .. }
             | Self::Rotate { key_id }
+            | Self::Replace { key_id }
             | Self::RetireRotated { key_id, .. } => key_id,
         }
     }
@@ -54,7 +74,7 @@ pub fn plan(user: &UserKeys, settings: &Settings, now: DateTime<Utc>) -> Vec<Pla
             if let Some(action) = plan_active_key(user, key, settings, now) {
                 actions.push(action);
             }
-        } else if let Some(&deactivated_at) = user.deactivated.get(&key.id) {
+        } else if let Some(deactivated_at) = user.deactivated_at(&key.id) {
             // Only keys this system deactivated (a record exists) are ever deleted by the rule.
             let quiet_days = settings.delete_inactive_after_days;
             if quiet_days > 0 && now - deactivated_at >= Duration::days(i64::from(quiet_days)) {
@@ -88,8 +108,8 @@ fn plan_active_key(
     let too_old = now - key.created > Duration::days(i64::from(settings.max_key_age_days));
 
     // A rotation in progress: retire the old key once the replacement is used or grace ends.
-    if let Some(replacement_id) = user.rotations.get(&key.id) {
-        let replacement = user.keys.iter().find(|k| &k.id == replacement_id && k.active);
+    if let Some(replacement_id) = user.replacement_of(&key.id) {
+        let replacement = user.keys.iter().find(|k| k.id == replacement_id && k.active);
         if let Some(replacement) = replacement {
             let grace = Duration::days(i64::from(settings.rotation_grace_days));
             let used = replacement.last_used.flatten();
@@ -113,7 +133,7 @@ fn plan_active_key(
                     reason,
                     KeyOrder::RetireRotated {
                         key_id: key.id.clone(),
-                        replacement: replacement_id.clone(),
+                        replacement: replacement_id.to_owned(),
                     },
                 )
             });
@@ -198,16 +218,22 @@ pub fn needs_last_use(key: &KeyFacts, settings: &Settings, now: DateTime<Utc>) -
     key.active && now - key.created <= Duration::days(i64::from(settings.max_key_age_days))
 }
 
-/// An exposed key (AWS Health): deactivated at once, whatever its age or exemption.
-pub fn plan_exposed(user: &str, key: &KeyFacts) -> Option<PlannedAction<KeyOrder>> {
-    key.active.then(|| {
-        deactivate(
-            Principal::user(user),
-            key,
-            "reported exposed by AWS Health (AWS_RISK_CREDENTIALS_EXPOSED)".to_owned(),
-        )
-        .overriding_exemptions()
-    })
+/// An exposed key (AWS Health): deactivated at once, whatever its age or exemption. In rotate
+/// mode a replacement is then created and stored (when the user has room for one).
+pub fn plan_exposed(user: &UserKeys, key: &KeyFacts, settings: &Settings) -> Vec<PlannedAction<KeyOrder>> {
+    if !key.active {
+        return Vec::new();
+    }
+    let reason = "reported exposed by AWS Health (AWS_RISK_CREDENTIALS_EXPOSED)";
+    let mut actions = vec![deactivate(Principal::user(&user.user), key, reason.to_owned()).overriding_exemptions()];
+    if settings.key_action == KeyAction::Rotate {
+        let mut replace = rotate(user, key, reason.to_owned(), settings).overriding_exemptions();
+        replace.order = KeyOrder::Replace {
+            key_id: key.id.clone(),
+        };
+        actions.push(replace);
+    }
+    actions
 }
 
 /// An operator's explicit order on one key: done now, whatever its age or exemption.
@@ -237,7 +263,7 @@ pub fn plan_order(
             reason,
             KeyOrder::Delete {
                 key_id: key.id.clone(),
-                has_record: user.deactivated.contains_key(&key.id),
+                has_record: user.records.contains_key(&key.id),
             },
         ),
         KeyOrderAction::Rotate => rotate(user, key, reason.to_owned(), settings),
@@ -312,8 +338,7 @@ mod tests {
         UserKeys {
             user: "alice".into(),
             keys,
-            deactivated: BTreeMap::new(),
-            rotations: BTreeMap::new(),
+            records: BTreeMap::new(),
         }
     }
 
@@ -382,14 +407,14 @@ mod tests {
     fn inactive_keys_are_deleted_only_with_a_record_after_the_quiet_period() {
         let s = settings(&[]);
         let mut ours = user(vec![inactive("OURS", 200), inactive("THEIRS", 300)]);
-        ours.deactivated.insert("OURS".into(), days_ago(30));
+        ours.records.insert("OURS".into(), KeyRecord::Deactivated(days_ago(30)));
         assert_eq!(
             planned(&ours, &s),
             vec![row("delete-access-key", "OURS", "deactivated by iam-remediation 30 days ago (limit 30)")]
         );
-        ours.deactivated.insert("OURS".into(), days_ago(29));
+        ours.records.insert("OURS".into(), KeyRecord::Deactivated(days_ago(29)));
         assert!(planned(&ours, &s).is_empty(), "quiet period not over");
-        ours.deactivated.insert("OURS".into(), days_ago(400));
+        ours.records.insert("OURS".into(), KeyRecord::Deactivated(days_ago(400)));
         assert!(planned(&ours, &settings(&[("DELETE_INACTIVE_AFTER_DAYS", "0")])).is_empty(), "0 never deletes");
         let orders: Vec<_> = plan(&ours, &s, now()).into_iter().map(|a| a.order).collect();
         assert_eq!(orders, vec![KeyOrder::Delete { key_id: "OURS".into(), has_record: true }]);
@@ -398,7 +423,7 @@ mod tests {
     #[test]
     fn a_record_on_an_active_key_does_not_delete_it() {
         let mut reactivated = user(vec![active("K", 10, Some(0))]);
-        reactivated.deactivated.insert("K".into(), days_ago(100));
+        reactivated.records.insert("K".into(), KeyRecord::Deactivated(days_ago(100)));
         assert!(planned(&reactivated, &settings(&[])).is_empty());
     }
 
@@ -408,10 +433,25 @@ mod tests {
         let actions = plan(&user(vec![active("OLD", 200, Some(1))]), &s, now());
         assert_eq!(actions[0].authority, Authority::Rule);
         assert_eq!(actions[0].principal.kind, PrincipalKind::User);
-        let exposed = plan_exposed("alice", &active("EXPOSED", 1, Some(0))).unwrap();
-        assert_eq!(exposed.authority, Authority::Override);
-        assert_eq!(exposed.kind.as_str(), "deactivate-access-key");
-        assert!(plan_exposed("alice", &inactive("GONE", 1)).is_none(), "already inactive");
+        let exposed_user = user(vec![active("EXPOSED", 1, Some(0))]);
+        let exposed = plan_exposed(&exposed_user, &exposed_user.keys[0], &s);
+        assert_eq!(exposed.len(), 1);
+        assert_eq!(exposed[0].authority, Authority::Override);
+        assert_eq!(exposed[0].kind.as_str(), "deactivate-access-key");
+        let off = user(vec![inactive("GONE", 1)]);
+        assert!(plan_exposed(&off, &off.keys[0], &s).is_empty(), "already inactive");
+
+        // Rotate mode: deactivate at once, then a replacement.
+        let rotate = settings(&[("KEY_ACTION", "rotate")]);
+        let exposed = plan_exposed(&exposed_user, &exposed_user.keys[0], &rotate);
+        let orders: Vec<_> = exposed.iter().map(|a| (a.kind.as_str(), a.order.clone(), a.authority)).collect();
+        assert_eq!(
+            orders,
+            vec![
+                ("deactivate-access-key", KeyOrder::Deactivate { key_id: "EXPOSED".into() }, Authority::Override),
+                ("create-access-key", KeyOrder::Replace { key_id: "EXPOSED".into() }, Authority::Override),
+            ]
+        );
         let alice = user(vec![active("FRESH", 1, Some(0))]);
         for (order, kind) in [
             (KeyOrderAction::Deactivate, "deactivate-access-key"),
@@ -452,7 +492,7 @@ mod tests {
     fn a_rotated_key_is_retired_after_first_use_of_its_replacement_or_after_grace() {
         let s = settings(&[("KEY_ACTION", "rotate")]);
         let mut rotating = user(vec![active("OLD", 200, Some(1)), active("NEW", 2, None)]);
-        rotating.rotations.insert("OLD".into(), "NEW".into());
+        rotating.records.insert("OLD".into(), KeyRecord::ReplacedBy("NEW".into()));
         assert!(planned(&rotating, &s).is_empty(), "grace: the old key stays active");
 
         rotating.keys[1] = active("NEW", 2, Some(0));
@@ -474,7 +514,7 @@ mod tests {
     fn a_rotation_whose_replacement_is_gone_is_judged_afresh() {
         let s = settings(&[("KEY_ACTION", "rotate")]);
         let mut broken = user(vec![active("OLD", 200, Some(1))]);
-        broken.rotations.insert("OLD".into(), "GONE".into());
+        broken.records.insert("OLD".into(), KeyRecord::ReplacedBy("GONE".into()));
         assert_eq!(plan(&broken, &s, now())[0].order, KeyOrder::Rotate { key_id: "OLD".into() });
     }
 

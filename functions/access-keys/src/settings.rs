@@ -20,6 +20,16 @@ pub struct Settings {
     /// `0` never deletes.
     pub delete_inactive_after_days: u32,
     pub secret_prefix: String,
+    /// `SECRET_KMS_KEY_ID` (optional): the KMS key that encrypts rotation secrets this function
+    /// creates; unset means Secrets Manager's default key.
+    pub secret_kms_key_id: Option<String>,
+}
+
+impl Settings {
+    /// The secret that holds `user`'s rotated key.
+    pub fn secret_name(&self, user: &str) -> String {
+        format!("{}{user}", self.secret_prefix)
+    }
 }
 
 impl Settings {
@@ -50,6 +60,7 @@ impl Settings {
             rotation_grace_days: env.number("ROTATION_GRACE_DAYS", 7, 0..=365)?,
             delete_inactive_after_days: env.number("DELETE_INACTIVE_AFTER_DAYS", 30, 0..=3650)?,
             secret_prefix,
+            secret_kms_key_id: env.get("SECRET_KMS_KEY_ID"),
         })
     }
 }

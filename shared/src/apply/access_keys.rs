@@ -5,7 +5,7 @@ use aws_sdk_iam::types::{StatusType, Tag};
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::facts::access_keys::{record_tag_key, record_tag_value};
+use crate::facts::access_keys::{KeyRecord, record_tag_key};
 use crate::run::Outcome;
 
 /// Deactivates one key and records when, so the quiet-period rule may delete it later.
@@ -18,18 +18,9 @@ pub async fn deactivate(iam: &Client, user: &str, key_id: &str, now: DateTime<Ut
         .send()
         .await
         .map_err(|e| Error::aws("UpdateAccessKey", &e))?;
-    let record = Tag::builder()
-        .key(record_tag_key(key_id))
-        .value(record_tag_value(now))
-        .build()
-        .map_err(|e| Error::InvalidEvent(format!("deactivation record: {e}")))?;
-    iam.tag_user()
-        .user_name(user)
-        .tags(record)
-        .send()
+    write_record(iam, user, key_id, &KeyRecord::Deactivated(now))
         .await
-        .map_err(|e| {
-            let error = Error::aws("TagUser", &e);
+        .map_err(|error| {
             Error::Aws {
                 operation: "TagUser",
                 code: error.aws_code().unwrap_or("Unknown").to_owned(),
@@ -42,7 +33,23 @@ pub async fn deactivate(iam: &Client, user: &str, key_id: &str, now: DateTime<Ut
     Ok(Outcome::Applied)
 }
 
-/// Deletes one key and then its deactivation record.
+/// Writes (or overwrites) the record of a key on its user.
+pub async fn write_record(iam: &Client, user: &str, key_id: &str, record: &KeyRecord) -> Result<()> {
+    let tag = Tag::builder()
+        .key(record_tag_key(key_id))
+        .value(record.tag_value())
+        .build()
+        .map_err(|e| Error::InvalidEvent(format!("key record: {e}")))?;
+    iam.tag_user()
+        .user_name(user)
+        .tags(tag)
+        .send()
+        .await
+        .map_err(|e| Error::aws("TagUser", &e))?;
+    Ok(())
+}
+
+/// Deletes one key and then its record.
 pub async fn delete(iam: &Client, user: &str, key_id: &str, has_record: bool) -> Result<Outcome> {
     iam.delete_access_key()
         .user_name(user)
@@ -56,7 +63,7 @@ pub async fn delete(iam: &Client, user: &str, key_id: &str, has_record: bool) ->
     Ok(Outcome::Applied)
 }
 
-/// Removes the deactivation record of a key.
+/// Removes the record of a key.
 pub async fn forget_record(iam: &Client, user: &str, key_id: &str) -> Result<()> {
     iam.untag_user()
         .user_name(user)

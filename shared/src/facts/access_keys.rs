@@ -9,10 +9,59 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::{Error, Result};
 
-/// Tag key prefix of a deactivation record: `iam-remediation:deactivated:<AccessKeyId>` with the
-/// time of deactivation as its value. Kept in IAM itself, so no database is needed, and only a
-/// key with such a record is ever deleted by the quiet-period rule.
-pub const DEACTIVATION_RECORD_PREFIX: &str = "iam-remediation:deactivated:";
+/// Tag key prefix of a key record: `iam-remediation:key:<AccessKeyId>`. This system keeps what it
+/// did to a key in IAM itself, as a tag on the key's user, so no database is needed:
+/// `deactivated <time>` (the quiet-period rule deletes only keys with such a record) or
+/// `replaced-by <AccessKeyId>` (a rotation waiting for its grace period).
+pub const KEY_RECORD_PREFIX: &str = "iam-remediation:key:";
+
+/// What this system did to a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRecord {
+    /// Deactivated by this system at that time.
+    Deactivated(DateTime<Utc>),
+    /// Rotated: replaced by that key, stored in the user's secret; retired after grace.
+    ReplacedBy(String),
+}
+
+impl KeyRecord {
+    /// The tag value of the record.
+    pub fn tag_value(&self) -> String {
+        match self {
+            Self::Deactivated(at) => format!("deactivated {}", at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            Self::ReplacedBy(key_id) => format!("replaced-by {key_id}"),
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        let (kind, argument) = value.split_once(' ')?;
+        match kind {
+            "deactivated" => DateTime::parse_from_rfc3339(argument)
+                .ok()
+                .map(|at| Self::Deactivated(at.with_timezone(&Utc))),
+            "replaced-by" if crate::principal::is_valid_access_key_id(argument) => {
+                Some(Self::ReplacedBy(argument.to_owned()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The tag key of the record of `key_id`.
+pub fn record_tag_key(key_id: &str) -> String {
+    format!("{KEY_RECORD_PREFIX}{key_id}")
+}
+
+/// Key records found in a user's tags, by key ID. Unreadable values are left out: a record we
+/// cannot read never leads to a deletion.
+pub fn key_records(tags: &[(String, String)]) -> BTreeMap<String, KeyRecord> {
+    tags.iter()
+        .filter_map(|(key, value)| {
+            let key_id = key.strip_prefix(KEY_RECORD_PREFIX)?;
+            Some((key_id.to_owned(), KeyRecord::parse(value)?))
+        })
+        .collect()
+}
 
 /// One access key as IAM reports it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,28 +71,6 @@ pub struct KeyFacts {
     pub created: DateTime<Utc>,
     /// The key's last use: `None` when not read (not needed), `Some(None)` when never used.
     pub last_used: Option<Option<DateTime<Utc>>>,
-}
-
-/// The tag key of the deactivation record of `key_id`.
-pub fn record_tag_key(key_id: &str) -> String {
-    format!("{DEACTIVATION_RECORD_PREFIX}{key_id}")
-}
-
-/// The tag value of a deactivation record made at `at`.
-pub fn record_tag_value(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Deactivation records found in a user's tags, by key ID. Unreadable values are left out:
-/// a record we cannot read never leads to a deletion.
-pub fn deactivation_records(tags: &[(String, String)]) -> BTreeMap<String, DateTime<Utc>> {
-    tags.iter()
-        .filter_map(|(key, value)| {
-            let key_id = key.strip_prefix(DEACTIVATION_RECORD_PREFIX)?;
-            let at = DateTime::parse_from_rfc3339(value).ok()?;
-            Some((key_id.to_owned(), at.with_timezone(&Utc)))
-        })
-        .collect()
 }
 
 fn to_chrono(time: aws_smithy_types::DateTime) -> DateTime<Utc> {
@@ -117,14 +144,19 @@ mod tests {
     #[test]
     fn records_round_trip_and_ignore_other_tags() {
         let at = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        let deactivated = KeyRecord::Deactivated(at);
+        let replaced = KeyRecord::ReplacedBy("AKIAREPLACEMENT00001".into());
         let tags = vec![
-            (record_tag_key("AKIAIOSFODNN7EXAMPLE"), record_tag_value(at)),
-            (record_tag_key("AKIAOTHER0000000000"), "garbage".to_owned()),
-            ("team".to_owned(), "2026-05-01T10:00:00Z".to_owned()),
+            (record_tag_key("AKIAIOSFODNN7EXAMPLE"), deactivated.tag_value()),
+            (record_tag_key("AKIAROTATED000000001"), replaced.tag_value()),
+            (record_tag_key("AKIAOTHER0000000000"), "deactivated yesterday".to_owned()),
+            (record_tag_key("AKIAOTHER0000000001"), "replaced-by nobody".to_owned()),
+            ("team".to_owned(), "deactivated 2026-05-01T10:00:00Z".to_owned()),
         ];
-        let records = deactivation_records(&tags);
-        assert_eq!(records.len(), 1);
-        assert_eq!(records["AKIAIOSFODNN7EXAMPLE"], at);
-        assert_eq!(record_tag_value(at), "2026-05-01T10:00:00Z");
+        let records = key_records(&tags);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records["AKIAIOSFODNN7EXAMPLE"], deactivated);
+        assert_eq!(records["AKIAROTATED000000001"], replaced);
+        assert_eq!(deactivated.tag_value(), "deactivated 2026-05-01T10:00:00Z");
     }
 }
