@@ -99,11 +99,7 @@ impl Env {
                     invalid(
                         variable,
                         &value,
-                        &format!(
-                            "a whole number from {} to {}",
-                            range.start(),
-                            range.end()
-                        ),
+                        &format!("a whole number from {} to {}", range.start(), range.end()),
                     )
                 }),
         }
@@ -122,7 +118,9 @@ impl Env {
                 .iter()
                 .find(|c| c.eq_ignore_ascii_case(&value))
                 .copied()
-                .ok_or_else(|| invalid(variable, &value, &format!("one of {}", choices.join(", ")))),
+                .ok_or_else(|| {
+                    invalid(variable, &value, &format!("one of {}", choices.join(", ")))
+                }),
         }
     }
 
@@ -172,7 +170,13 @@ impl ExemptNames {
             let glob = globset::GlobBuilder::new(pattern)
                 .literal_separator(true)
                 .build()
-                .map_err(|e| invalid("EXEMPT_PRINCIPALS", pattern, &format!("a name or glob ({e})")))?;
+                .map_err(|e| {
+                    invalid(
+                        "EXEMPT_PRINCIPALS",
+                        pattern,
+                        &format!("a name or glob ({e})"),
+                    )
+                })?;
             builder.add(glob);
         }
         let set = builder
@@ -216,7 +220,11 @@ impl CommonSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let exempt_tag = env.string("EXEMPT_TAG", DEFAULT_EXEMPT_TAG);
         if exempt_tag.len() > 128 {
-            return Err(invalid("EXEMPT_TAG", &exempt_tag, "a tag key of at most 128 characters"));
+            return Err(invalid(
+                "EXEMPT_TAG",
+                &exempt_tag,
+                "a tag key of at most 128 characters",
+            ));
         }
         Ok(Self {
             dry_run: env.bool("DRY_RUN", false)?,
@@ -257,7 +265,8 @@ mod tests {
         assert_eq!(err.variable, "DRY_RUN");
         assert!(err.to_string().contains("DRY_RUN=\"yes\""), "{err}");
 
-        let err = CommonSettings::from_env(&Env::from_pairs([("MAX_ACTIONS", "lots")])).unwrap_err();
+        let err =
+            CommonSettings::from_env(&Env::from_pairs([("MAX_ACTIONS", "lots")])).unwrap_err();
         assert_eq!(err.variable, "MAX_ACTIONS");
         let err = CommonSettings::from_env(&Env::from_pairs([("MAX_ACTIONS", "0")])).unwrap_err();
         assert_eq!(err.variable, "MAX_ACTIONS");
@@ -271,7 +280,11 @@ mod tests {
     fn booleans_and_choices_are_case_insensitive() {
         let env = Env::from_pairs([("DRY_RUN", "TRUE"), ("KEY_ACTION", "Rotate")]);
         assert!(env.bool("DRY_RUN", false).unwrap());
-        assert_eq!(env.choice("KEY_ACTION", "deactivate", &["deactivate", "rotate"]).unwrap(), "rotate");
+        assert_eq!(
+            env.choice("KEY_ACTION", "deactivate", &["deactivate", "rotate"])
+                .unwrap(),
+            "rotate"
+        );
         let err = Env::from_pairs([("KEY_ACTION", "delete")])
             .choice("KEY_ACTION", "deactivate", &["deactivate", "rotate"])
             .unwrap_err();
@@ -291,7 +304,8 @@ mod tests {
 
     #[test]
     fn a_malformed_glob_is_a_configuration_error() {
-        let err = CommonSettings::from_env(&Env::from_pairs([("EXEMPT_PRINCIPALS", "a[")])).unwrap_err();
+        let err =
+            CommonSettings::from_env(&Env::from_pairs([("EXEMPT_PRINCIPALS", "a[")])).unwrap_err();
         assert_eq!(err.variable, "EXEMPT_PRINCIPALS");
     }
 }

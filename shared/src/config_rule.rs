@@ -45,7 +45,9 @@ pub fn evaluation(invocation: &ConfigRuleInvocation, report: &Report) -> Result<
         report.count(Status::Failed)
     );
     annotation.truncate(255);
-    let ordering = invocation.notification_time.unwrap_or_else(chrono::Utc::now);
+    let ordering = invocation
+        .notification_time
+        .unwrap_or_else(chrono::Utc::now);
     Evaluation::builder()
         .compliance_resource_type(resource_type)
         .compliance_resource_id(resource_id)

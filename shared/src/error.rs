@@ -5,9 +5,9 @@
 //! reduced to the operation, the AWS error code and AWS's message before they get here.
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use lambda_runtime::Diagnostic;
 
 /// What can stop an invocation.

@@ -31,7 +31,9 @@ pub fn protection(
     today: NaiveDate,
 ) -> Protection {
     if let Some(pattern) = settings.exempt_principals.matching(&principal.name) {
-        return Protection::Exempt(format!("exempt: name matches EXEMPT_PRINCIPALS {pattern:?}"));
+        return Protection::Exempt(format!(
+            "exempt: name matches EXEMPT_PRINCIPALS {pattern:?}"
+        ));
     }
     let tags = match tags {
         Ok(tags) => tags,
@@ -65,7 +67,9 @@ pub fn protection(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// May run; a note (a lapsed exemption) goes into the report's reason.
-    Proceed { note: Option<String> },
+    Proceed {
+        note: Option<String>,
+    },
     Skip(String),
 }
 
@@ -83,6 +87,34 @@ pub fn verdict<O>(action: &PlannedAction<O>, protection: &Protection) -> Verdict
             note: Some(format!("{why}, overridden")),
         },
     }
+}
+
+/// The protections of the principals a run looked at (from their tags, `Err` when the tags could
+/// not be read), plus the function's own identity, which is never touched. The identity is read
+/// (once per container) only when something is planned.
+pub async fn protections<'a>(
+    clients: &crate::Clients,
+    principals: impl IntoIterator<Item = (&'a Principal, Result<&'a [(String, String)], &'a str>)>,
+    settings: &CommonSettings,
+    today: NaiveDate,
+    anything_planned: bool,
+) -> Result<std::collections::HashMap<Principal, Protection>, crate::Error> {
+    let mut protections: std::collections::HashMap<Principal, Protection> = principals
+        .into_iter()
+        .map(|(principal, tags)| {
+            (
+                principal.clone(),
+                protection(principal, tags, settings, today),
+            )
+        })
+        .collect();
+    if anything_planned && let Some(caller) = clients.caller().await? {
+        protections.insert(
+            caller.clone(),
+            Protection::Untouchable("the function runs as this identity".into()),
+        );
+    }
+    Ok(protections)
 }
 
 /// `Err` when more changes are planned than `MAX_ACTIONS` allows.
@@ -112,16 +144,31 @@ mod tests {
     }
 
     fn tags(value: &str) -> Vec<(String, String)> {
-        vec![("iam-remediation:exempt".into(), value.into()), ("team".into(), "x".into())]
+        vec![
+            ("iam-remediation:exempt".into(), value.into()),
+            ("team".into(), "x".into()),
+        ]
     }
 
     #[test]
     fn tag_true_and_future_dates_exempt() {
         let alice = Principal::user("alice");
-        assert!(matches!(protection(&alice, Ok(&tags("true")), &settings(), today()), Protection::Exempt(_)));
-        assert!(matches!(protection(&alice, Ok(&tags("TRUE")), &settings(), today()), Protection::Exempt(_)));
-        assert!(matches!(protection(&alice, Ok(&tags("2026-06-15")), &settings(), today()), Protection::Exempt(_)));
-        assert!(matches!(protection(&alice, Ok(&tags("2027-01-01")), &settings(), today()), Protection::Exempt(_)));
+        assert!(matches!(
+            protection(&alice, Ok(&tags("true")), &settings(), today()),
+            Protection::Exempt(_)
+        ));
+        assert!(matches!(
+            protection(&alice, Ok(&tags("TRUE")), &settings(), today()),
+            Protection::Exempt(_)
+        ));
+        assert!(matches!(
+            protection(&alice, Ok(&tags("2026-06-15")), &settings(), today()),
+            Protection::Exempt(_)
+        ));
+        assert!(matches!(
+            protection(&alice, Ok(&tags("2027-01-01")), &settings(), today()),
+            Protection::Exempt(_)
+        ));
     }
 
     #[test]
@@ -129,46 +176,83 @@ mod tests {
         let alice = Principal::user("alice");
         assert_eq!(
             protection(&alice, Ok(&tags("2026-06-14")), &settings(), today()),
-            Protection::Lapsed("exemption iam-remediation:exempt=2026-06-14 lapsed on 2026-06-14".into())
+            Protection::Lapsed(
+                "exemption iam-remediation:exempt=2026-06-14 lapsed on 2026-06-14".into()
+            )
         );
     }
 
     #[test]
     fn unreadable_values_and_unreadable_tags_protect() {
         let alice = Principal::user("alice");
-        assert!(matches!(protection(&alice, Ok(&tags("yes please")), &settings(), today()), Protection::Exempt(_)));
-        assert!(matches!(protection(&alice, Err("AccessDenied"), &settings(), today()), Protection::Untouchable(_)));
+        assert!(matches!(
+            protection(&alice, Ok(&tags("yes please")), &settings(), today()),
+            Protection::Exempt(_)
+        ));
+        assert!(matches!(
+            protection(&alice, Err("AccessDenied"), &settings(), today()),
+            Protection::Untouchable(_)
+        ));
     }
 
     #[test]
     fn names_and_no_tags() {
         assert!(matches!(
-            protection(&Principal::user("breakglass-1"), Ok(&[]), &settings(), today()),
+            protection(
+                &Principal::user("breakglass-1"),
+                Ok(&[]),
+                &settings(),
+                today()
+            ),
             Protection::Exempt(_)
         ));
-        assert_eq!(protection(&Principal::user("alice"), Ok(&[]), &settings(), today()), Protection::None);
+        assert_eq!(
+            protection(&Principal::user("alice"), Ok(&[]), &settings(), today()),
+            Protection::None
+        );
         // Other tags do not count.
         let other = vec![("exempt".to_owned(), "true".to_owned())];
-        assert_eq!(protection(&Principal::user("alice"), Ok(&other), &settings(), today()), Protection::None);
+        assert_eq!(
+            protection(&Principal::user("alice"), Ok(&other), &settings(), today()),
+            Protection::None
+        );
     }
 
     #[test]
     fn overrides_beat_exemptions_but_not_untouchables() {
-        let rule = PlannedAction::new(Principal::user("a"), ActionKind::DeactivateAccessKey, "AKIA", "old", ());
+        let rule = PlannedAction::new(
+            Principal::user("a"),
+            ActionKind::DeactivateAccessKey,
+            "AKIA",
+            "old",
+            (),
+        );
         let order = rule.clone().overriding_exemptions();
         let exempt = Protection::Exempt("exempt".into());
         let untouchable = Protection::Untouchable("self".into());
         assert_eq!(verdict(&rule, &exempt), Verdict::Skip("exempt".into()));
-        assert!(matches!(verdict(&order, &exempt), Verdict::Proceed { note: Some(_) }));
+        assert!(matches!(
+            verdict(&order, &exempt),
+            Verdict::Proceed { note: Some(_) }
+        ));
         assert_eq!(verdict(&order, &untouchable), Verdict::Skip("self".into()));
-        assert_eq!(verdict(&rule, &Protection::None), Verdict::Proceed { note: None });
-        assert!(matches!(verdict(&rule, &Protection::Lapsed("l".into())), Verdict::Proceed { note: Some(_) }));
+        assert_eq!(
+            verdict(&rule, &Protection::None),
+            Verdict::Proceed { note: None }
+        );
+        assert!(matches!(
+            verdict(&rule, &Protection::Lapsed("l".into())),
+            Verdict::Proceed { note: Some(_) }
+        ));
     }
 
     #[test]
     fn max_actions() {
         assert!(check_max_actions(25, 25).is_ok());
         let err = check_max_actions(26, 25).unwrap_err();
-        assert!(err.to_string().contains("26") && err.to_string().contains("25"), "{err}");
+        assert!(
+            err.to_string().contains("26") && err.to_string().contains("25"),
+            "{err}"
+        );
     }
 }

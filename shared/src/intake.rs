@@ -123,12 +123,12 @@ impl ApiCall {
     /// An IAM principal name from `requestParameters`, validated.
     pub fn principal_name(&self, name: &str) -> Result<Option<&str>> {
         let value = self.parameter(name)?;
-        if let Some(value) = value {
-            if !is_valid_name(value) {
-                return Err(Error::InvalidEvent(format!(
-                    "requestParameters.{name} {value:?} is not a valid IAM name"
-                )));
-            }
+        if let Some(value) = value
+            && !is_valid_name(value)
+        {
+            return Err(Error::InvalidEvent(format!(
+                "requestParameters.{name} {value:?} is not a valid IAM name"
+            )));
         }
         Ok(value)
     }
@@ -230,6 +230,7 @@ struct InvokingEvent {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::struct_field_names, reason = "Config's own field names")]
 struct ConfigurationItem {
     resource_type: String,
     resource_id: String,
@@ -344,7 +345,9 @@ fn parse_eventbridge(event: Value, inputs: &Inputs) -> Result<Trigger> {
                     "AWS Health event names no affected access key".into(),
                 ));
             }
-            Ok(Trigger::CredentialsExposed(CredentialsExposed { access_key_ids }))
+            Ok(Trigger::CredentialsExposed(CredentialsExposed {
+                access_key_ids,
+            }))
         }
         _ => Err(Error::InvalidEvent(format!(
             "unknown event: source {source:?}, detail-type {detail_type:?}"
@@ -364,18 +367,22 @@ fn parse_config_rule(event: Value) -> Result<Trigger> {
         .result_token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Error::InvalidEvent("Config rule invocation without resultToken".into()))?;
-    let invoking_event = event
-        .invoking_event
-        .ok_or_else(|| Error::InvalidEvent("Config rule invocation without invokingEvent".into()))?;
+    let invoking_event = event.invoking_event.ok_or_else(|| {
+        Error::InvalidEvent("Config rule invocation without invokingEvent".into())
+    })?;
     let invoking: InvokingEvent = serde_json::from_str(&invoking_event)
         .map_err(|e| Error::InvalidEvent(format!("invokingEvent is not readable: {e}")))?;
     let item = match invoking.message_type.as_str() {
-        "ConfigurationItemChangeNotification" => Some(invoking.configuration_item.ok_or_else(
-            || Error::InvalidEvent("change notification without configurationItem".into()),
-        )?),
+        "ConfigurationItemChangeNotification" => {
+            Some(invoking.configuration_item.ok_or_else(|| {
+                Error::InvalidEvent("change notification without configurationItem".into())
+            })?)
+        }
         "OversizedConfigurationItemChangeNotification" => {
             Some(invoking.configuration_item_summary.ok_or_else(|| {
-                Error::InvalidEvent("oversized notification without configurationItemSummary".into())
+                Error::InvalidEvent(
+                    "oversized notification without configurationItemSummary".into(),
+                )
             })?)
         }
         "ScheduledNotification" => None,
@@ -417,7 +424,11 @@ fn parse_manual(event: Value, fields: ManualFields) -> Result<ManualPayload> {
         ("users", payload.users.is_some(), fields.users),
         ("groups", payload.groups.is_some(), fields.groups),
         ("roles", payload.roles.is_some(), fields.roles),
-        ("access_key_id", payload.access_key_id.is_some(), fields.key_order),
+        (
+            "access_key_id",
+            payload.access_key_id.is_some(),
+            fields.key_order,
+        ),
         ("action", payload.action.is_some(), fields.key_order),
     ] {
         if present && !allowed {
@@ -497,7 +508,7 @@ mod tests {
         },
     };
 
-    fn eventbridge(source: &str, detail_type: &str, detail: Value) -> Value {
+    fn eventbridge(source: &str, detail_type: &str, detail: &Value) -> Value {
         json!({
             "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
             "detail-type": detail_type, "source": source, "account": "123456789012",
@@ -515,7 +526,7 @@ mod tests {
 
     #[test]
     fn schedule() {
-        let event = eventbridge("aws.events", "Scheduled Event", json!({}));
+        let event = eventbridge("aws.events", "Scheduled Event", &json!({}));
         assert_eq!(parse(event, &INPUTS).unwrap(), Trigger::Schedule);
     }
 
@@ -524,15 +535,20 @@ mod tests {
         let event = eventbridge(
             "aws.iam",
             "AWS API Call via CloudTrail",
-            json!({"eventName": "UpdateAccessKey", "eventSource": "iam.amazonaws.com",
+            &json!({"eventName": "UpdateAccessKey", "eventSource": "iam.amazonaws.com",
                    "requestParameters": {"userName": "alice", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "status": "Active"},
                    "responseElements": null,
                    "userIdentity": {"type": "IAMUser", "userName": "bob"}}),
         );
-        let Trigger::ApiCall(call) = parse(event, &INPUTS).unwrap() else { panic!() };
+        let Trigger::ApiCall(call) = parse(event, &INPUTS).unwrap() else {
+            panic!()
+        };
         assert_eq!(call.event_name, "UpdateAccessKey");
         assert_eq!(call.principal_name("userName").unwrap(), Some("alice"));
-        assert_eq!(call.parameter("accessKeyId").unwrap(), Some("AKIAIOSFODNN7EXAMPLE"));
+        assert_eq!(
+            call.parameter("accessKeyId").unwrap(),
+            Some("AKIAIOSFODNN7EXAMPLE")
+        );
         assert_eq!(call.calling_user(), Some("bob"));
         assert_eq!(call.error_code, None);
     }
@@ -542,18 +558,24 @@ mod tests {
         let event = eventbridge(
             "aws.iam",
             "AWS API Call via CloudTrail",
-            json!({"eventName": "CreateAccessKey", "requestParameters": {"userName": "bad/name"}}),
+            &json!({"eventName": "CreateAccessKey", "requestParameters": {"userName": "bad/name"}}),
         );
-        let Trigger::ApiCall(call) = parse(event, &INPUTS).unwrap() else { panic!() };
+        let Trigger::ApiCall(call) = parse(event, &INPUTS).unwrap() else {
+            panic!()
+        };
         assert!(call.principal_name("userName").is_err());
 
         let event = eventbridge(
             "aws.iam",
             "AWS API Call via CloudTrail",
-            json!({"eventName": "DeleteUser", "requestParameters": {"userName": "alice"}}),
+            &json!({"eventName": "DeleteUser", "requestParameters": {"userName": "alice"}}),
         );
         assert!(invalid(event).contains("DeleteUser is not handled"));
-        let event = eventbridge("aws.iam", "AWS API Call via CloudTrail", json!({"requestParameters": {}}));
+        let event = eventbridge(
+            "aws.iam",
+            "AWS API Call via CloudTrail",
+            &json!({"requestParameters": {}}),
+        );
         assert!(invalid(event).contains("eventName"));
     }
 
@@ -562,10 +584,12 @@ mod tests {
         let event = eventbridge(
             "aws.config",
             "Config Rules Compliance Change",
-            json!({"resourceId": "AIDAEXAMPLE", "resourceType": "AWS::IAM::User", "configRuleName": "access-keys-rotated",
+            &json!({"resourceId": "AIDAEXAMPLE", "resourceType": "AWS::IAM::User", "configRuleName": "access-keys-rotated",
                    "newEvaluationResult": {"complianceType": "NON_COMPLIANT"}}),
         );
-        let Trigger::ComplianceChange(change) = parse(event, &INPUTS).unwrap() else { panic!() };
+        let Trigger::ComplianceChange(change) = parse(event, &INPUTS).unwrap() else {
+            panic!()
+        };
         assert!(change.is_non_compliant());
         assert_eq!(change.resource_id, "AIDAEXAMPLE");
     }
@@ -575,32 +599,45 @@ mod tests {
         let event = eventbridge(
             "aws.health",
             "AWS Health Event",
-            json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "service": "RISK",
+            &json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "service": "RISK",
                    "affectedEntities": [{"entityValue": "AKIAIOSFODNN7EXAMPLE"}, {"entityValue": "AKIAIOSFODNN7EXAMPLE"}]}),
         );
         assert_eq!(
             parse(event, &INPUTS).unwrap(),
-            Trigger::CredentialsExposed(CredentialsExposed { access_key_ids: vec!["AKIAIOSFODNN7EXAMPLE".into()] })
+            Trigger::CredentialsExposed(CredentialsExposed {
+                access_key_ids: vec!["AKIAIOSFODNN7EXAMPLE".into()]
+            })
         );
-        let other = eventbridge("aws.health", "AWS Health Event", json!({"eventTypeCode": "AWS_EC2_MAINTENANCE"}));
+        let other = eventbridge(
+            "aws.health",
+            "AWS Health Event",
+            &json!({"eventTypeCode": "AWS_EC2_MAINTENANCE"}),
+        );
         assert!(invalid(other).contains("AWS_EC2_MAINTENANCE"));
-        let empty = eventbridge("aws.health", "AWS Health Event", json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED"}));
+        let empty = eventbridge(
+            "aws.health",
+            "AWS Health Event",
+            &json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED"}),
+        );
         assert!(invalid(empty).contains("no affected access key"));
         let not_a_key = eventbridge(
             "aws.health",
             "AWS Health Event",
-            json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "affectedEntities": [{"entityValue": "alice"}]}),
+            &json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "affectedEntities": [{"entityValue": "alice"}]}),
         );
         assert!(invalid(not_a_key).contains("not an access key ID"));
     }
 
     #[test]
     fn health_is_refused_by_functions_that_do_not_take_it() {
-        let inputs = Inputs { health: false, ..INPUTS };
+        let inputs = Inputs {
+            health: false,
+            ..INPUTS
+        };
         let event = eventbridge(
             "aws.health",
             "AWS Health Event",
-            json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "affectedEntities": [{"entityValue": "AKIAIOSFODNN7EXAMPLE"}]}),
+            &json!({"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "affectedEntities": [{"entityValue": "AKIAIOSFODNN7EXAMPLE"}]}),
         );
         assert!(matches!(parse(event, &inputs), Err(Error::InvalidEvent(_))));
     }
@@ -611,7 +648,9 @@ mod tests {
             "configurationItem": {"resourceType": "AWS::IAM::User", "resourceId": "AIDAEXAMPLE", "resourceName": "alice", "configurationItemStatus": "OK"}});
         let event = json!({"invokingEvent": item.to_string(), "ruleParameters": "{}", "resultToken": "token",
             "eventLeftScope": false, "configRuleName": "keys", "accountId": "123456789012", "version": "1.0"});
-        let Trigger::ConfigRule(rule) = parse(event, &INPUTS).unwrap() else { panic!() };
+        let Trigger::ConfigRule(rule) = parse(event, &INPUTS).unwrap() else {
+            panic!()
+        };
         let resource = rule.resource.unwrap();
         assert_eq!(resource.resource_name.as_deref(), Some("alice"));
         assert!(!resource.deleted);
@@ -619,10 +658,13 @@ mod tests {
 
         let scheduled = json!({"invokingEvent": json!({"messageType": "ScheduledNotification"}).to_string(),
             "resultToken": "t", "eventLeftScope": false});
-        let Trigger::ConfigRule(rule) = parse(scheduled, &INPUTS).unwrap() else { panic!() };
+        let Trigger::ConfigRule(rule) = parse(scheduled, &INPUTS).unwrap() else {
+            panic!()
+        };
         assert!(rule.resource.is_none());
 
-        let garbled = json!({"invokingEvent": "{not json", "resultToken": "t", "eventLeftScope": false});
+        let garbled =
+            json!({"invokingEvent": "{not json", "resultToken": "t", "eventLeftScope": false});
         assert!(invalid(garbled).contains("invokingEvent"));
         let no_token = json!({"invokingEvent": "{}", "eventLeftScope": false});
         assert!(invalid(no_token).contains("resultToken"));
@@ -630,14 +672,18 @@ mod tests {
 
     #[test]
     fn manual_payloads() {
-        let Trigger::Manual(payload) = parse(json!({"users": ["alice"], "dry_run": true}), &INPUTS).unwrap() else {
+        let Trigger::Manual(payload) =
+            parse(json!({"users": ["alice"], "dry_run": true}), &INPUTS).unwrap()
+        else {
             panic!()
         };
         assert_eq!(payload.users, Some(vec!["alice".to_owned()]));
         assert_eq!(payload.dry_run, Some(true));
-        let Trigger::Manual(payload) =
-            parse(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "action": "deactivate"}), &INPUTS).unwrap()
-        else {
+        let Trigger::Manual(payload) = parse(
+            json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "action": "deactivate"}),
+            &INPUTS,
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(payload.action, Some(KeyOrderAction::Deactivate));
@@ -652,10 +698,18 @@ mod tests {
         assert!(invalid(json!({"users": ["a b"]})).contains("not a valid IAM name"));
         assert!(invalid(json!({"users": "alice"})).contains("manual payload"));
         assert!(invalid(json!({"dry_run": "yes"})).contains("manual payload"));
-        assert!(invalid(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE"})).contains("needs `action`"));
+        assert!(
+            invalid(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE"})).contains("needs `action`")
+        );
         assert!(invalid(json!({"action": "delete"})).contains("needs `access_key_id`"));
-        assert!(invalid(json!({"access_key_id": "nope", "action": "delete"})).contains("not an access key ID"));
-        assert!(invalid(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "action": "explode"})).contains("manual payload"));
+        assert!(
+            invalid(json!({"access_key_id": "nope", "action": "delete"}))
+                .contains("not an access key ID")
+        );
+        assert!(
+            invalid(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "action": "explode"}))
+                .contains("manual payload")
+        );
         assert!(
             invalid(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "action": "delete", "users": ["alice"]}))
                 .contains("not both")
@@ -667,7 +721,7 @@ mod tests {
         assert!(invalid(json!([1, 2])).contains("an array"));
         assert!(invalid(json!("hello")).contains("a string"));
         assert!(invalid(json!(null)).contains("null"));
-        let unknown = eventbridge("aws.s3", "Object Created", json!({}));
+        let unknown = eventbridge("aws.s3", "Object Created", &json!({}));
         assert!(invalid(unknown).contains("aws.s3"));
         let no_time = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
         assert!(invalid(no_time).contains("not an EventBridge event"));

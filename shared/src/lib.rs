@@ -22,6 +22,7 @@ pub mod principal;
 pub mod report;
 pub mod run;
 pub mod runtime;
+pub mod scope;
 
 pub use clients::Clients;
 pub use config::{CommonSettings, ConfigError, Env};
@@ -31,3 +32,4 @@ pub use plan::{ActionKind, PlannedAction};
 pub use principal::{Principal, PrincipalKind};
 pub use report::{ActionRecord, Report, Status};
 pub use run::{Outcome, Run};
+pub use scope::Scope;

@@ -72,7 +72,10 @@ pub fn emit(report: &Report) {
     for document in documents(report, timestamp_ms) {
         let _ = writeln!(out, "{document}");
     }
-    #[allow(clippy::print_stdout, reason = "EMF documents are read from the log stream")]
+    #[allow(
+        clippy::print_stdout,
+        reason = "EMF documents are read from the log stream"
+    )]
     {
         print!("{out}");
     }
@@ -109,6 +112,9 @@ mod tests {
         assert_eq!(documents[0]["Failed"], 1);
         assert_eq!(documents[0]["Planned"], 0);
         assert_eq!(documents[1]["Examined"], 7);
-        assert_eq!(documents[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(
+            documents[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            NAMESPACE
+        );
     }
 }

@@ -106,6 +106,9 @@ impl<O> PlannedAction<O> {
 }
 
 /// Whole days from `earlier` to `later` (0 when `earlier` is in the future).
-pub fn days_between(earlier: chrono::DateTime<chrono::Utc>, later: chrono::DateTime<chrono::Utc>) -> i64 {
+pub fn days_between(
+    earlier: chrono::DateTime<chrono::Utc>,
+    later: chrono::DateTime<chrono::Utc>,
+) -> i64 {
     (later - earlier).num_days().max(0)
 }

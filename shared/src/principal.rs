@@ -103,7 +103,9 @@ pub fn is_valid_name(name: &str) -> bool {
 pub fn is_valid_access_key_id(id: &str) -> bool {
     (16..=128).contains(&id.len())
         && id.starts_with('A')
-        && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -130,9 +132,20 @@ mod tests {
 
     #[test]
     fn config_resource_types_round_trip() {
-        for kind in [PrincipalKind::User, PrincipalKind::Group, PrincipalKind::Role, PrincipalKind::Account] {
-            assert_eq!(PrincipalKind::from_config_resource_type(kind.config_resource_type()), Some(kind));
+        for kind in [
+            PrincipalKind::User,
+            PrincipalKind::Group,
+            PrincipalKind::Role,
+            PrincipalKind::Account,
+        ] {
+            assert_eq!(
+                PrincipalKind::from_config_resource_type(kind.config_resource_type()),
+                Some(kind)
+            );
         }
-        assert_eq!(PrincipalKind::from_config_resource_type("AWS::S3::Bucket"), None);
+        assert_eq!(
+            PrincipalKind::from_config_resource_type("AWS::S3::Bucket"),
+            None
+        );
     }
 }

@@ -39,7 +39,10 @@ fn samples() -> Vec<Value> {
             let path = file.expect("entry").path();
             if path.extension().is_some_and(|e| e == "json") {
                 let text = std::fs::read_to_string(&path).expect("read");
-                events.push(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+                events.push(
+                    serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                );
             }
         }
     }
@@ -101,7 +104,11 @@ fn check_accepted(trigger: &Trigger) {
     match trigger {
         Trigger::Schedule => {}
         Trigger::ApiCall(call) => {
-            assert!(EVERYTHING.cloudtrail_events.contains(&call.event_name.as_str()));
+            assert!(
+                EVERYTHING
+                    .cloudtrail_events
+                    .contains(&call.event_name.as_str())
+            );
             for field in ["userName", "groupName", "roleName"] {
                 if let Ok(Some(name)) = call.principal_name(field) {
                     assert!(is_valid_name(name));
@@ -111,11 +118,19 @@ fn check_accepted(trigger: &Trigger) {
         Trigger::ComplianceChange(change) => assert!(!change.resource_id.is_empty()),
         Trigger::CredentialsExposed(exposed) => {
             assert!(!exposed.access_key_ids.is_empty());
-            assert!(exposed.access_key_ids.iter().all(|id| is_valid_access_key_id(id)));
+            assert!(
+                exposed
+                    .access_key_ids
+                    .iter()
+                    .all(|id| is_valid_access_key_id(id))
+            );
         }
         Trigger::ConfigRule(rule) => assert!(!rule.result_token.is_empty()),
         Trigger::Manual(payload) => {
-            for names in [&payload.users, &payload.groups, &payload.roles].into_iter().flatten() {
+            for names in [&payload.users, &payload.groups, &payload.roles]
+                .into_iter()
+                .flatten()
+            {
                 assert!(!names.is_empty() && names.iter().all(|n| is_valid_name(n)));
             }
             assert_eq!(payload.access_key_id.is_some(), payload.action.is_some());
@@ -153,7 +168,11 @@ proptest! {
             if remove {
                 match event.pointer_mut(parent) {
                     Some(Value::Object(map)) => { map.remove(&key.replace("~1", "/").replace("~0", "~")); }
-                    Some(Value::Array(items)) => { if let Ok(i) = key.parse::<usize>() { if i < items.len() { items.remove(i); } } }
+                    Some(Value::Array(items)) => {
+                        if let Ok(i) = key.parse::<usize>() && i < items.len() {
+                            items.remove(i);
+                        }
+                    }
                     _ => {}
                 }
             } else if let Some(slot) = event.pointer_mut(pointer) {

@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// The Python that has moto: `MOTO_PYTHON`, else the workspace's `.venv`.
@@ -54,7 +57,9 @@ impl Moto {
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the port");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the port");
         let port: u16 = line
             .strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())
@@ -105,7 +110,12 @@ impl Moto {
     }
 
     /// Sets a key's creation time and last use (`Some(None)`: never used).
-    pub fn set_key(&self, key_id: &str, created: Option<DateTime<Utc>>, last_used: Option<Option<DateTime<Utc>>>) {
+    pub fn set_key(
+        &self,
+        key_id: &str,
+        created: Option<DateTime<Utc>>,
+        last_used: Option<Option<DateTime<Utc>>>,
+    ) {
         let mut body = json!({"access_key_id": key_id});
         if let Some(created) = created {
             body["create_date"] = json!(iso(created));
@@ -117,7 +127,12 @@ impl Moto {
     }
 
     /// Sets a user's creation time (also its login profile's) and password last use.
-    pub fn set_user(&self, user: &str, created: Option<DateTime<Utc>>, password_last_used: Option<Option<DateTime<Utc>>>) {
+    pub fn set_user(
+        &self,
+        user: &str,
+        created: Option<DateTime<Utc>>,
+        password_last_used: Option<Option<DateTime<Utc>>>,
+    ) {
         let mut body = json!({"user_name": user});
         if let Some(created) = created {
             body["create_date"] = json!(iso(created));
@@ -163,12 +178,17 @@ impl Moto {
 
     /// Turns moto's request authentication (signature and policy checks) on or off.
     pub fn enforce_auth(&self, enabled: bool) {
-        self.control("POST", "/_test/enforce-auth", Some(json!({"enabled": enabled})));
+        self.control(
+            "POST",
+            "/_test/enforce-auth",
+            Some(json!({"enabled": enabled})),
+        );
     }
 
     /// Config evaluations sent with PutEvaluations.
     pub fn evaluations(&self) -> Vec<Value> {
-        serde_json::from_value(self.control("GET", "/_test/evaluations", None)).expect("evaluations")
+        serde_json::from_value(self.control("GET", "/_test/evaluations", None))
+            .expect("evaluations")
     }
 }
 
@@ -191,19 +211,33 @@ pub fn days_ago(days: i64) -> DateTime<Utc> {
 
 /// Creates a user.
 pub async fn create_user(iam: &aws_sdk_iam::Client, user: &str) {
-    iam.create_user().user_name(user).send().await.expect("CreateUser");
+    iam.create_user()
+        .user_name(user)
+        .send()
+        .await
+        .expect("CreateUser");
 }
 
 /// Creates a user with one key created `age_days` ago and last used `last_used_days` ago
 /// (`None`: never used). Returns the key ID.
-pub async fn user_with_key(moto: &Moto, user: &str, age_days: i64, last_used_days: Option<i64>) -> String {
+pub async fn user_with_key(
+    moto: &Moto,
+    user: &str,
+    age_days: i64,
+    last_used_days: Option<i64>,
+) -> String {
     let iam = moto.iam();
     create_user(&iam, user).await;
     add_key(moto, user, age_days, last_used_days).await
 }
 
 /// Adds a key to an existing user. Returns the key ID.
-pub async fn add_key(moto: &Moto, user: &str, age_days: i64, last_used_days: Option<i64>) -> String {
+pub async fn add_key(
+    moto: &Moto,
+    user: &str,
+    age_days: i64,
+    last_used_days: Option<i64>,
+) -> String {
     let key = moto
         .iam()
         .create_access_key()
@@ -213,7 +247,11 @@ pub async fn add_key(moto: &Moto, user: &str, age_days: i64, last_used_days: Opt
         .expect("CreateAccessKey")
         .access_key
         .expect("key");
-    moto.set_key(&key.access_key_id, Some(days_ago(age_days)), Some(last_used_days.map(days_ago)));
+    moto.set_key(
+        &key.access_key_id,
+        Some(days_ago(age_days)),
+        Some(last_used_days.map(days_ago)),
+    );
     key.access_key_id
 }
 
@@ -221,7 +259,13 @@ pub async fn add_key(moto: &Moto, user: &str, age_days: i64, last_used_days: Opt
 pub async fn tag_user(iam: &aws_sdk_iam::Client, user: &str, key: &str, value: &str) {
     iam.tag_user()
         .user_name(user)
-        .tags(aws_sdk_iam::types::Tag::builder().key(key).value(value).build().expect("tag"))
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .expect("tag"),
+        )
         .send()
         .await
         .expect("TagUser");
@@ -236,7 +280,12 @@ pub async fn key_statuses(iam: &aws_sdk_iam::Client, user: &str) -> BTreeMap<Str
         .expect("ListAccessKeys")
         .access_key_metadata
         .into_iter()
-        .map(|k| (k.access_key_id.unwrap_or_default(), k.status.map(|s| s.as_str().to_owned()).unwrap_or_default()))
+        .map(|k| {
+            (
+                k.access_key_id.unwrap_or_default(),
+                k.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -252,37 +301,19 @@ pub async fn snapshot(iam: &aws_sdk_iam::Client) -> Value {
     let mut users = serde_json::Map::new();
     let listed = iam.list_users().send().await.expect("ListUsers").users;
     for user in listed {
-        let name = user.user_name;
-        let keys = key_statuses(iam, &name).await;
-        let tags: BTreeMap<String, String> = iam
-            .list_user_tags()
-            .user_name(&name)
-            .send()
-            .await
-            .expect("ListUserTags")
-            .tags
-            .into_iter()
-            .map(|t| (t.key, t.value))
-            .collect();
-        let login_profile = iam.get_login_profile().user_name(&name).send().await.is_ok();
-        let inline = iam.list_user_policies().user_name(&name).send().await.expect("ListUserPolicies").policy_names;
-        let attached: Vec<String> = iam
-            .list_attached_user_policies()
-            .user_name(&name)
-            .send()
-            .await
-            .expect("ListAttachedUserPolicies")
-            .attached_policies
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| p.policy_arn)
-            .collect();
-        users.insert(name, json!({"keys": keys, "tags": tags, "login_profile": login_profile, "inline": inline, "attached": attached}));
+        let state = user_state(iam, &user.user_name).await;
+        users.insert(user.user_name, state);
     }
     let mut groups = serde_json::Map::new();
     for group in iam.list_groups().send().await.expect("ListGroups").groups {
         let name = group.group_name;
-        let inline = iam.list_group_policies().group_name(&name).send().await.expect("ListGroupPolicies").policy_names;
+        let inline = iam
+            .list_group_policies()
+            .group_name(&name)
+            .send()
+            .await
+            .expect("ListGroupPolicies")
+            .policy_names;
         let attached: Vec<String> = iam
             .list_attached_group_policies()
             .group_name(&name)
@@ -299,7 +330,13 @@ pub async fn snapshot(iam: &aws_sdk_iam::Client) -> Value {
     let mut roles = serde_json::Map::new();
     for role in iam.list_roles().send().await.expect("ListRoles").roles {
         let name = role.role_name;
-        let inline = iam.list_role_policies().role_name(&name).send().await.expect("ListRolePolicies").policy_names;
+        let inline = iam
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .expect("ListRolePolicies")
+            .policy_names;
         let attached: Vec<String> = iam
             .list_attached_role_policies()
             .role_name(&name)
@@ -336,13 +373,53 @@ pub async fn snapshot(iam: &aws_sdk_iam::Client) -> Value {
 
 /// A sample event from `events/<function>/<name>.json`.
 pub fn sample_event(function: &str, name: &str) -> Value {
-    let path = workspace_root().join("events").join(function).join(format!("{name}.json"));
+    let path = workspace_root()
+        .join("events")
+        .join(function)
+        .join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Sets the value at a JSON pointer of an event (the pointer must exist).
 pub fn with(mut event: Value, pointer: &str, value: Value) -> Value {
-    *event.pointer_mut(pointer).unwrap_or_else(|| panic!("no {pointer} in the event")) = value;
+    *event
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("no {pointer} in the event")) = value;
     event
+}
+
+/// One user's keys, tags, login profile, inline and attached policies.
+async fn user_state(iam: &aws_sdk_iam::Client, name: &str) -> Value {
+    let keys = key_statuses(iam, name).await;
+    let tags: BTreeMap<String, String> = iam
+        .list_user_tags()
+        .user_name(name)
+        .send()
+        .await
+        .expect("ListUserTags")
+        .tags
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    let login_profile = iam.get_login_profile().user_name(name).send().await.is_ok();
+    let inline = iam
+        .list_user_policies()
+        .user_name(name)
+        .send()
+        .await
+        .expect("ListUserPolicies")
+        .policy_names;
+    let attached: Vec<String> = iam
+        .list_attached_user_policies()
+        .user_name(name)
+        .send()
+        .await
+        .expect("ListAttachedUserPolicies")
+        .attached_policies
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.policy_arn)
+        .collect();
+    json!({"keys": keys, "tags": tags, "login_profile": login_profile, "inline": inline, "attached": attached})
 }

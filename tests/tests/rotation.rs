@@ -4,7 +4,9 @@ use access_keys::{Deps, Settings, handle};
 use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use chrono::{DateTime, Duration, Utc};
 use iam_remediation::{Env, Error, Report, Status};
-use integration_tests::{Moto, add_key, key_status, key_statuses, sample_event, tag_user, user_with_key, with};
+use integration_tests::{
+    Moto, add_key, key_status, key_statuses, sample_event, tag_user, user_with_key, with,
+};
 use serde_json::{Value, json};
 
 fn rotate_settings(extra: &[(&str, &str)]) -> Settings {
@@ -13,7 +15,12 @@ fn rotate_settings(extra: &[(&str, &str)]) -> Settings {
     Settings::from_env(&Env::from_pairs(pairs)).expect("valid settings")
 }
 
-async fn invoke_at(moto: &Moto, settings: &Settings, event: Value, now: DateTime<Utc>) -> Result<Report, Error> {
+async fn invoke_at(
+    moto: &Moto,
+    settings: &Settings,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Report, Error> {
     let deps = Deps::new(&moto.sdk_config());
     handle(&deps, settings, event, now, None).await
 }
@@ -39,7 +46,10 @@ async fn stored(moto: &Moto, user: &str, stage: &str) -> Option<Value> {
 }
 
 fn other_key(keys: &std::collections::BTreeMap<String, String>, old: &str) -> String {
-    keys.keys().find(|k| *k != old).expect("a second key").clone()
+    keys.keys()
+        .find(|k| *k != old)
+        .expect("a second key")
+        .clone()
 }
 
 #[tokio::test]
@@ -49,16 +59,30 @@ async fn rotation_stores_a_working_key_before_anything_happens_to_the_old_one() 
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.reset_calls();
 
-    let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now()).await.unwrap();
+    let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now())
+        .await
+        .unwrap();
     let calls = moto.calls();
     let action = &report.actions[0];
-    assert_eq!((action.action.as_str(), action.target.as_str(), action.status), ("create-access-key", old.as_str(), Status::Applied));
+    assert_eq!(
+        (
+            action.action.as_str(),
+            action.target.as_str(),
+            action.status
+        ),
+        ("create-access-key", old.as_str(), Status::Applied)
+    );
 
     let keys = key_statuses(&iam, "alice").await;
     assert_eq!(keys.len(), 2);
-    assert_eq!(keys[&old], "Active", "the old key stays active during grace");
+    assert_eq!(
+        keys[&old], "Active",
+        "the old key stays active during grace"
+    );
     let new = other_key(&keys, &old);
-    let secret = stored(&moto, "alice", "AWSCURRENT").await.expect("secret stored");
+    let secret = stored(&moto, "alice", "AWSCURRENT")
+        .await
+        .expect("secret stored");
     assert_eq!(secret["AccessKeyId"], json!(new));
     assert_eq!(secret["UserName"], "alice");
     assert!(DateTime::parse_from_rfc3339(secret["CreateDate"].as_str().unwrap()).is_ok());
@@ -69,7 +93,10 @@ async fn rotation_stores_a_working_key_before_anything_happens_to_the_old_one() 
     assert_eq!(calls["iam:CreateAccessKey"], 1);
     assert_eq!(calls["secretsmanager:GetSecretValue"], 1);
     assert_eq!(calls["iam:TagUser"], 1);
-    assert_eq!(calls["secretsmanager:PutSecretValue"] + calls["secretsmanager:CreateSecret"], 2);
+    assert_eq!(
+        calls["secretsmanager:PutSecretValue"] + calls["secretsmanager:CreateSecret"],
+        2
+    );
 
     // The stored secret really signs a request: moto checks signatures when auth is enforced.
     iam.put_user_policy()
@@ -94,12 +121,23 @@ async fn rotation_stores_a_working_key_before_anything_happens_to_the_old_one() 
         aws_sdk_iam::Client::new(&config)
     };
     moto.enforce_auth(true);
-    let good = signed_with(secret["SecretAccessKey"].as_str().unwrap()).list_access_keys().user_name("alice").send().await;
-    let bad = signed_with("not-the-secret-access-key-0000000000000").list_access_keys().user_name("alice").send().await;
+    let good = signed_with(secret["SecretAccessKey"].as_str().unwrap())
+        .list_access_keys()
+        .user_name("alice")
+        .send()
+        .await;
+    let bad = signed_with("not-the-secret-access-key-0000000000000")
+        .list_access_keys()
+        .user_name("alice")
+        .send()
+        .await;
     moto.enforce_auth(false);
     assert!(good.is_ok(), "the stored secret signs: {good:?}");
     let bad = bad.expect_err("a wrong secret does not sign");
-    assert!(format!("{bad:?}").contains("SignatureDoesNotMatch"), "{bad:?}");
+    assert!(
+        format!("{bad:?}").contains("SignatureDoesNotMatch"),
+        "{bad:?}"
+    );
 }
 
 #[tokio::test]
@@ -113,24 +151,65 @@ async fn the_old_key_is_retired_after_grace_and_deleted_after_the_quiet_period()
     let new = other_key(&key_statuses(&iam, "alice").await, &old);
 
     for days in [0, 6] {
-        let report = invoke_at(&moto, &settings, schedule(), now + Duration::days(days)).await.unwrap();
-        assert!(report.actions.is_empty(), "day {days}: grace, nothing to do: {report:#?}");
-        assert_eq!(key_status(&iam, "alice", &old).await.as_deref(), Some("Active"));
+        let report = invoke_at(&moto, &settings, schedule(), now + Duration::days(days))
+            .await
+            .unwrap();
+        assert!(
+            report.actions.is_empty(),
+            "day {days}: grace, nothing to do: {report:#?}"
+        );
+        assert_eq!(
+            key_status(&iam, "alice", &old).await.as_deref(),
+            Some("Active")
+        );
     }
 
-    let report = invoke_at(&moto, &settings, schedule(), now + Duration::days(7) + Duration::minutes(1)).await.unwrap();
+    let report = invoke_at(
+        &moto,
+        &settings,
+        schedule(),
+        now + Duration::days(7) + Duration::minutes(1),
+    )
+    .await
+    .unwrap();
     let action = &report.actions[0];
-    assert_eq!((action.action.as_str(), action.target.as_str(), action.status), ("deactivate-access-key", old.as_str(), Status::Applied));
-    assert_eq!(action.reason, format!("replaced by {new} 7 days ago (grace 7 days)"));
-    assert_eq!(key_status(&iam, "alice", &old).await.as_deref(), Some("Inactive"));
-    assert_eq!(key_status(&iam, "alice", &new).await.as_deref(), Some("Active"));
+    assert_eq!(
+        (
+            action.action.as_str(),
+            action.target.as_str(),
+            action.status
+        ),
+        ("deactivate-access-key", old.as_str(), Status::Applied)
+    );
+    assert_eq!(
+        action.reason,
+        format!("replaced by {new} 7 days ago (grace 7 days)")
+    );
+    assert_eq!(
+        key_status(&iam, "alice", &old).await.as_deref(),
+        Some("Inactive")
+    );
+    assert_eq!(
+        key_status(&iam, "alice", &new).await.as_deref(),
+        Some("Active")
+    );
 
-    let report = invoke_at(&moto, &settings, schedule(), now + Duration::days(38)).await.unwrap();
+    let report = invoke_at(&moto, &settings, schedule(), now + Duration::days(38))
+        .await
+        .unwrap();
     assert_eq!(report.actions[0].action.as_str(), "delete-access-key");
-    assert_eq!(key_statuses(&iam, "alice").await.into_keys().collect::<Vec<_>>(), vec![new.clone()]);
+    assert_eq!(
+        key_statuses(&iam, "alice")
+            .await
+            .into_keys()
+            .collect::<Vec<_>>(),
+        vec![new.clone()]
+    );
 
     // A later rotation keeps the previous key as AWSPREVIOUS.
-    invoke_at(&moto, &settings, schedule(), now + Duration::days(200)).await.unwrap();
+    invoke_at(&moto, &settings, schedule(), now + Duration::days(200))
+        .await
+        .unwrap();
     let current = stored(&moto, "alice", "AWSCURRENT").await.unwrap();
     let previous = stored(&moto, "alice", "AWSPREVIOUS").await.unwrap();
     assert_eq!(previous["AccessKeyId"], json!(new));
@@ -143,7 +222,9 @@ async fn the_old_key_is_retired_once_the_new_key_is_used() {
     let iam = moto.iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     let settings = rotate_settings(&[]);
-    invoke_at(&moto, &settings, schedule(), Utc::now()).await.unwrap();
+    invoke_at(&moto, &settings, schedule(), Utc::now())
+        .await
+        .unwrap();
     let new = other_key(&key_statuses(&iam, "alice").await, &old);
     let secret = stored(&moto, "alice", "AWSCURRENT").await.unwrap();
 
@@ -163,28 +244,60 @@ async fn the_old_key_is_retired_once_the_new_key_is_used() {
     );
     consumer.list_users().send().await.unwrap();
 
-    let report = invoke_at(&moto, &settings, schedule(), Utc::now()).await.unwrap();
+    let report = invoke_at(&moto, &settings, schedule(), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(report.actions.len(), 1, "{report:#?}");
-    assert!(report.actions[0].reason.contains(&format!("replaced by {new}, which was used")), "{}", report.actions[0].reason);
-    assert_eq!(key_status(&iam, "alice", &old).await.as_deref(), Some("Inactive"));
+    assert!(
+        report.actions[0]
+            .reason
+            .contains(&format!("replaced by {new}, which was used")),
+        "{}",
+        report.actions[0].reason
+    );
+    assert_eq!(
+        key_status(&iam, "alice", &old).await.as_deref(),
+        Some("Inactive")
+    );
 }
 
 #[tokio::test]
 async fn a_failure_to_store_leaves_no_orphan_key_and_the_old_key_untouched() {
-    for failing in ["secretsmanager:CreateSecret", "secretsmanager:GetSecretValue"] {
+    for failing in [
+        "secretsmanager:CreateSecret",
+        "secretsmanager:GetSecretValue",
+    ] {
         let moto = Moto::start();
         let iam = moto.iam();
         let old = user_with_key(&moto, "alice", 200, Some(1)).await;
         moto.inject_fault(failing, "AccessDeniedException", 400, 1, 0);
-        let err = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now()).await.unwrap_err();
-        assert!(err.to_string().contains("it was deleted and the old key is unchanged"), "{failing}: {err}");
+        let err = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("it was deleted and the old key is unchanged"),
+            "{failing}: {err}"
+        );
         let keys = key_statuses(&iam, "alice").await;
-        assert_eq!(keys.into_iter().collect::<Vec<_>>(), vec![(old.clone(), "Active".to_owned())], "{failing}");
-        let tags = iam.list_user_tags().user_name("alice").send().await.unwrap().tags;
+        assert_eq!(
+            keys.into_iter().collect::<Vec<_>>(),
+            vec![(old.clone(), "Active".to_owned())],
+            "{failing}"
+        );
+        let tags = iam
+            .list_user_tags()
+            .user_name("alice")
+            .send()
+            .await
+            .unwrap()
+            .tags;
         assert!(tags.is_empty(), "{failing}: no rotation recorded: {tags:?}");
 
         // The next run completes the work.
-        let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now()).await.unwrap();
+        let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now())
+            .await
+            .unwrap();
         assert_eq!(report.actions[0].status, Status::Applied, "{failing}");
         assert_eq!(key_statuses(&iam, "alice").await.len(), 2);
     }
@@ -196,15 +309,37 @@ async fn a_rotation_whose_record_failed_is_recovered_from_the_secret() {
     let iam = moto.iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.inject_fault("iam:TagUser", "ServiceFailure", 500, 5, 0);
-    let err = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now()).await.unwrap_err();
-    assert!(err.to_string().contains("the next run recovers it from the secret"), "{err}");
+    let err = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the next run recovers it from the secret"),
+        "{err}"
+    );
     moto.reset_calls();
     let new = other_key(&key_statuses(&iam, "alice").await, &old);
-    let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now() + Duration::days(8)).await.unwrap();
+    let report = invoke_at(
+        &moto,
+        &rotate_settings(&[]),
+        schedule(),
+        Utc::now() + Duration::days(8),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.actions.len(), 1, "{report:#?}");
-    assert_eq!(report.actions[0].reason, format!("replaced by {new} 8 days ago (grace 7 days)"));
-    assert_eq!(key_status(&iam, "alice", &old).await.as_deref(), Some("Inactive"));
-    assert!(!moto.calls().contains_key("iam:CreateAccessKey"), "no second rotation");
+    assert_eq!(
+        report.actions[0].reason,
+        format!("replaced by {new} 8 days ago (grace 7 days)")
+    );
+    assert_eq!(
+        key_status(&iam, "alice", &old).await.as_deref(),
+        Some("Inactive")
+    );
+    assert!(
+        !moto.calls().contains_key("iam:CreateAccessKey"),
+        "no second rotation"
+    );
 }
 
 #[tokio::test]
@@ -224,14 +359,21 @@ async fn re_runs_and_concurrent_runs_never_make_a_third_key_or_a_second_rotation
     let keys = key_statuses(&iam, "alice").await;
     assert_eq!(keys.len(), 2);
     let new = other_key(&keys, &old);
-    assert_eq!(stored(&moto, "alice", "AWSCURRENT").await.unwrap()["AccessKeyId"], json!(new));
+    assert_eq!(
+        stored(&moto, "alice", "AWSCURRENT").await.unwrap()["AccessKeyId"],
+        json!(new)
+    );
 
     let again = invoke_at(&moto, &settings, schedule(), now).await.unwrap();
     assert!(again.actions.is_empty(), "{again:#?}");
     let order = json!({"access_key_id": old, "action": "rotate"});
     let report = invoke_at(&moto, &settings, order, now).await.unwrap();
     assert_eq!(report.actions[0].status, Status::Skipped);
-    assert!(report.actions[0].reason.contains("no room for a new key"), "{}", report.actions[0].reason);
+    assert!(
+        report.actions[0].reason.contains("no room for a new key"),
+        "{}",
+        report.actions[0].reason
+    );
     assert_eq!(key_statuses(&iam, "alice").await.len(), 2);
 }
 
@@ -241,11 +383,28 @@ async fn a_user_with_no_room_is_skipped_with_the_reason() {
     let iam = moto.iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     let spare = add_key(&moto, "alice", 20, Some(1)).await;
-    let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now()).await.unwrap();
+    let report = invoke_at(&moto, &rotate_settings(&[]), schedule(), Utc::now())
+        .await
+        .unwrap();
     let action = &report.actions[0];
-    assert_eq!((action.target.as_str(), action.status), (old.as_str(), Status::Skipped));
-    assert!(action.reason.contains("no room for a new key") && action.reason.contains(&spare), "{}", action.reason);
-    assert_eq!(key_statuses(&iam, "alice").await.values().filter(|s| *s == "Active").count(), 2, "both keys still work");
+    assert_eq!(
+        (action.target.as_str(), action.status),
+        (old.as_str(), Status::Skipped)
+    );
+    assert!(
+        action.reason.contains("no room for a new key") && action.reason.contains(&spare),
+        "{}",
+        action.reason
+    );
+    assert_eq!(
+        key_statuses(&iam, "alice")
+            .await
+            .values()
+            .filter(|s| *s == "Active")
+            .count(),
+        2,
+        "both keys still work"
+    );
 }
 
 #[tokio::test]
@@ -255,18 +414,43 @@ async fn manual_rotation_and_exposed_keys_in_rotate_mode() {
     let fresh = user_with_key(&moto, "alice", 1, Some(0)).await;
     tag_user(&iam, "alice", "iam-remediation:exempt", "true").await;
     let order = json!({"access_key_id": fresh, "action": "rotate"});
-    let report = invoke_at(&moto, &rotate_settings(&[]), order, Utc::now()).await.unwrap();
-    assert_eq!(report.actions[0].status, Status::Applied, "an operator's order overrides the exemption");
+    let report = invoke_at(&moto, &rotate_settings(&[]), order, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.actions[0].status,
+        Status::Applied,
+        "an operator's order overrides the exemption"
+    );
     assert_eq!(key_statuses(&iam, "alice").await.len(), 2);
 
     let exposed = user_with_key(&moto, "bob", 1, Some(0)).await;
-    let event = with(sample_event("access-keys", "health-credentials-exposed"), "/detail/affectedEntities", json!([{"entityValue": exposed}]));
-    let report = invoke_at(&moto, &rotate_settings(&[]), event, Utc::now()).await.unwrap();
-    let rows: Vec<_> = report.actions.iter().map(|a| (a.action.as_str(), a.status)).collect();
-    assert_eq!(rows, vec![("deactivate-access-key", Status::Applied), ("create-access-key", Status::Applied)]);
+    let event = with(
+        sample_event("access-keys", "health-credentials-exposed"),
+        "/detail/affectedEntities",
+        json!([{"entityValue": exposed}]),
+    );
+    let report = invoke_at(&moto, &rotate_settings(&[]), event, Utc::now())
+        .await
+        .unwrap();
+    let rows: Vec<_> = report
+        .actions
+        .iter()
+        .map(|a| (a.action.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("deactivate-access-key", Status::Applied),
+            ("create-access-key", Status::Applied)
+        ]
+    );
     let keys = key_statuses(&iam, "bob").await;
     assert_eq!(keys[&exposed], "Inactive");
     let replacement = other_key(&keys, &exposed);
     assert_eq!(keys[&replacement], "Active");
-    assert_eq!(stored(&moto, "bob", "AWSCURRENT").await.unwrap()["AccessKeyId"], json!(replacement));
+    assert_eq!(
+        stored(&moto, "bob", "AWSCURRENT").await.unwrap()["AccessKeyId"],
+        json!(replacement)
+    );
 }

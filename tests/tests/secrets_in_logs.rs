@@ -29,7 +29,7 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -52,25 +52,59 @@ async fn no_secret_reaches_a_log_line_a_report_or_an_error() {
     let mut outputs = Vec::new();
     // Happy path, with a throttled store that is retried.
     user_with_key(&moto, "alice", 200, Some(1)).await;
-    moto.inject_fault("secretsmanager:PutSecretValue", "ThrottlingException", 400, 1, 0);
-    outputs.push(format!("{:?}", invoke(&moto, sample_event("access-keys", "scheduled")).await));
+    moto.inject_fault(
+        "secretsmanager:PutSecretValue",
+        "ThrottlingException",
+        400,
+        1,
+        0,
+    );
+    outputs.push(format!(
+        "{:?}",
+        invoke(&moto, sample_event("access-keys", "scheduled")).await
+    ));
     // Storage fails: the new key is deleted.
     user_with_key(&moto, "bob", 200, Some(1)).await;
-    moto.inject_fault("secretsmanager:CreateSecret", "InternalServiceError", 500, 5, 0);
-    outputs.push(format!("{:?}", invoke(&moto, json!({"users": ["bob"]})).await));
+    moto.inject_fault(
+        "secretsmanager:CreateSecret",
+        "InternalServiceError",
+        500,
+        5,
+        0,
+    );
+    outputs.push(format!(
+        "{:?}",
+        invoke(&moto, json!({"users": ["bob"]})).await
+    ));
     // Read-back fails.
     user_with_key(&moto, "carol", 200, Some(1)).await;
-    moto.inject_fault("secretsmanager:GetSecretValue", "DecryptionFailure", 400, 1, 0);
-    outputs.push(format!("{:?}", invoke(&moto, json!({"users": ["carol"]})).await));
+    moto.inject_fault(
+        "secretsmanager:GetSecretValue",
+        "DecryptionFailure",
+        400,
+        1,
+        0,
+    );
+    outputs.push(format!(
+        "{:?}",
+        invoke(&moto, json!({"users": ["carol"]})).await
+    ));
 
     let secrets = moto.issued_secrets();
     assert!(secrets.len() >= 3, "{secrets:?}");
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("replacement key stored"), "the logs were captured: {} bytes, {outputs:?}", logs.len());
+    assert!(
+        logs.contains("replacement key stored"),
+        "the logs were captured: {} bytes, {outputs:?}",
+        logs.len()
+    );
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
         for output in &outputs {
-            assert!(!output.contains(secret.as_str()), "a secret reached a report or an error");
+            assert!(
+                !output.contains(secret.as_str()),
+                "a secret reached a report or an error"
+            );
         }
     }
 }

@@ -8,7 +8,6 @@
 pub mod rule;
 pub mod settings;
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -16,13 +15,12 @@ use iam_remediation::apply::access_keys as apply_keys;
 use iam_remediation::apply::rotation::{self, RotationOutcome};
 use iam_remediation::facts::access_keys::{self as key_facts, KeyFacts, KeyRecord};
 use iam_remediation::facts::credential_report::{self, ReportUser};
-use iam_remediation::facts::identity;
 use iam_remediation::facts::tags::{self, Tags};
-use iam_remediation::guard::{self, Protection};
-use iam_remediation::intake::{self, KeyOrderAction, Trigger};
+use iam_remediation::guard;
+use iam_remediation::intake::{self, KeyOrderAction, ManualPayload, Trigger};
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
-    Result, Run, runtime,
+    Result, Run, Scope, runtime, scope,
 };
 use serde_json::Value;
 
@@ -78,7 +76,7 @@ pub async fn handle(
 
 /// Which keys an event is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Scope {
+enum KeyScope {
     /// Nothing to do (a failed API call, a compliant resource, a resource out of scope).
     Nothing(String),
     /// Every user, through the credential report.
@@ -87,68 +85,52 @@ enum Scope {
     /// Keys AWS Health reported as exposed.
     Exposed(Vec<String>),
     /// An operator's order on one key.
-    Order { key_id: String, action: KeyOrderAction },
+    Order {
+        key_id: String,
+        action: KeyOrderAction,
+    },
 }
 
-async fn scope(clients: &Clients, trigger: &Trigger) -> Result<Scope> {
-    Ok(match trigger {
-        Trigger::Schedule => Scope::Account,
-        Trigger::ApiCall(call) => {
-            if let Some(code) = &call.error_code {
-                return Ok(Scope::Nothing(format!("{} failed ({code}): nothing changed", call.event_name)));
+async fn scope(clients: &Clients, trigger: &Trigger) -> Result<KeyScope> {
+    if let Some(common) = scope::resolve(&clients.iam, trigger, &[PrincipalKind::User]).await? {
+        return Ok(match common {
+            Scope::Nothing(why) => KeyScope::Nothing(why),
+            Scope::Account => KeyScope::Account,
+            Scope::Principals(users) => {
+                KeyScope::Users(users.into_iter().map(|u| u.name).collect())
             }
+        });
+    }
+    match trigger {
+        Trigger::ApiCall(call) => {
             // CreateAccessKey without userName creates a key for the caller.
             let user = match call.principal_name("userName")? {
-                Some(user) => user.to_owned(),
+                Some(user) => user,
                 None => call
                     .response_element("/accessKey/userName")
                     .or_else(|| call.calling_user())
-                    .ok_or_else(|| Error::InvalidEvent(format!("{} names no user", call.event_name)))?
-                    .to_owned(),
+                    .ok_or_else(|| {
+                        Error::InvalidEvent(format!("{} names no user", call.event_name))
+                    })?,
             };
-            Scope::Users(vec![user])
+            Ok(KeyScope::Users(vec![user.to_owned()]))
         }
-        Trigger::ComplianceChange(change) => {
-            if !change.is_non_compliant() {
-                return Ok(Scope::Nothing(format!(
-                    "compliance is {}",
-                    change.new_evaluation_result.compliance_type
-                )));
-            }
-            if change.resource_type != "AWS::IAM::User" {
-                return Err(Error::InvalidEvent(format!(
-                    "resource type {} is not an IAM user",
-                    change.resource_type
-                )));
-            }
-            let user = identity::resolve_unique_id(&clients.iam, PrincipalKind::User, &change.resource_id).await?;
-            Scope::Users(vec![user.name])
+        Trigger::CredentialsExposed(exposed) => {
+            Ok(KeyScope::Exposed(exposed.access_key_ids.clone()))
         }
-        Trigger::CredentialsExposed(exposed) => Scope::Exposed(exposed.access_key_ids.clone()),
-        Trigger::ConfigRule(invocation) => match &invocation.resource {
-            _ if invocation.event_left_scope => Scope::Nothing("the resource left the rule's scope".into()),
-            None => Scope::Account,
-            Some(resource) if resource.deleted => Scope::Nothing("the resource was deleted".into()),
-            Some(resource) if resource.resource_type != "AWS::IAM::User" => {
-                Scope::Nothing(format!("{} is not an IAM user", resource.resource_type))
-            }
-            Some(resource) => match &resource.resource_name {
-                Some(name) => Scope::Users(vec![name.clone()]),
-                None => {
-                    let user = identity::resolve_unique_id(&clients.iam, PrincipalKind::User, &resource.resource_id).await?;
-                    Scope::Users(vec![user.name])
-                }
-            },
-        },
-        Trigger::Manual(payload) => match (&payload.access_key_id, payload.action, &payload.users) {
-            (Some(key_id), Some(action), _) => Scope::Order {
-                key_id: key_id.clone(),
-                action,
-            },
-            (_, _, Some(users)) => Scope::Users(users.clone()),
-            _ => Scope::Account,
-        },
-    })
+        Trigger::Manual(ManualPayload {
+            access_key_id: Some(key_id),
+            action: Some(action),
+            ..
+        }) => Ok(KeyScope::Order {
+            key_id: key_id.clone(),
+            action: *action,
+        }),
+        other => Err(Error::InvalidEvent(format!(
+            "{:?} events are not handled here",
+            other.kind()
+        ))),
+    }
 }
 
 /// One user's facts and the tags behind its exemption (`Err` when they could not be read).
@@ -159,14 +141,25 @@ struct Gathered {
 
 /// Reads one user live: tags (exemption and records), keys, and each key's last use where the
 /// rule needs it. A user that does not exist is an error (`NoSuchEntity`).
-async fn gather(deps: &Deps, user: &str, settings: &Settings, now: DateTime<Utc>) -> Result<Gathered> {
+async fn gather(
+    deps: &Deps,
+    user: &str,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<Gathered> {
     let iam = &deps.clients.iam;
     let tags = match tags::principal_tags(iam, &Principal::user(user)).await {
         Ok(tags) => Ok(tags),
         Err(error) if error.is_no_such_entity() => return Err(not_found(user)),
         Err(error) => Err(error.to_string()),
     };
-    let mut keys = key_facts::list_keys(iam, user).await.map_err(|e| if e.is_no_such_entity() { not_found(user) } else { e })?;
+    let mut keys = key_facts::list_keys(iam, user).await.map_err(|e| {
+        if e.is_no_such_entity() {
+            not_found(user)
+        } else {
+            e
+        }
+    })?;
     let mut records = key_facts::key_records(tags.as_deref().unwrap_or_default());
     if settings.key_action == KeyAction::Rotate {
         recover_unrecorded_rotation(deps, user, &keys, &mut records, settings, now).await?;
@@ -201,12 +194,20 @@ async fn recover_unrecorded_rotation(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let [first, second] = keys else { return Ok(()) };
-    let (old, new) = if first.created <= second.created { (first, second) } else { (second, first) };
+    let (old, new) = if first.created <= second.created {
+        (first, second)
+    } else {
+        (second, first)
+    };
     let too_old = now - old.created > chrono::Duration::days(i64::from(settings.max_key_age_days));
     if !(old.active && new.active && too_old) || records.contains_key(&old.id) {
         return Ok(());
     }
-    if rotation::stored_key_id(&deps.secrets, &settings.secret_name(user)).await?.as_deref() == Some(new.id.as_str()) {
+    if rotation::stored_key_id(&deps.secrets, &settings.secret_name(user))
+        .await?
+        .as_deref()
+        == Some(new.id.as_str())
+    {
         records.insert(old.id.clone(), KeyRecord::ReplacedBy(new.id.clone()));
     }
     Ok(())
@@ -219,18 +220,27 @@ fn not_found(user: &str) -> Error {
     }
 }
 
-async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut Run, now: DateTime<Utc>) -> Result<()> {
+async fn execute(
+    deps: &Deps,
+    settings: &Settings,
+    trigger: &Trigger,
+    run: &mut Run,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let iam = &deps.clients.iam;
     let mut gathered: Vec<Gathered> = Vec::new();
     let mut planned: Vec<PlannedAction<KeyOrder>> = Vec::new();
     match scope(&deps.clients, trigger).await? {
-        Scope::Nothing(why) => {
+        KeyScope::Nothing(why) => {
             tracing::info!(reason = %why, "nothing to do");
         }
-        Scope::Account => {
+        KeyScope::Account => {
             let report = credential_report::fetch(iam).await?;
             run.add_examined(report.len());
-            for row in report.iter().filter(|row| rule::is_candidate(row, settings, now)) {
+            for row in report
+                .iter()
+                .filter(|row| rule::is_candidate(row, settings, now))
+            {
                 match gather(deps, &row.user, settings, now).await {
                     Ok(user) => {
                         planned.extend(rule::plan(&user.keys, settings, now));
@@ -242,7 +252,7 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
                 }
             }
         }
-        Scope::Users(users) => {
+        KeyScope::Users(users) => {
             // Every named user is read before anything changes: a missing one stops the run.
             for user in &users {
                 gathered.push(gather(deps, user, settings, now).await?);
@@ -252,7 +262,7 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
                 planned.extend(rule::plan(&user.keys, settings, now));
             }
         }
-        Scope::Exposed(key_ids) => {
+        KeyScope::Exposed(key_ids) => {
             run.add_examined(key_ids.len());
             for key_id in &key_ids {
                 let owner = match key_facts::last_use(iam, key_id).await {
@@ -271,7 +281,7 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
                 gathered.push(user);
             }
         }
-        Scope::Order { key_id, action } => {
+        KeyScope::Order { key_id, action } => {
             let owner = key_facts::last_use(iam, &key_id).await?;
             let user = gather(deps, &owner.user, settings, now).await?;
             let key = find_key(&user.keys.keys, &key_id)?;
@@ -281,55 +291,54 @@ async fn execute(deps: &Deps, settings: &Settings, trigger: &Trigger, run: &mut 
         }
     }
 
-    let protections = protections(&deps.clients, &gathered, settings, now, !planned.is_empty()).await?;
+    let principals: Vec<Principal> = gathered
+        .iter()
+        .map(|user| Principal::user(&user.keys.user))
+        .collect();
+    let subjects = principals
+        .iter()
+        .zip(&gathered)
+        .map(|(principal, user)| (principal, user.tags.as_deref().map_err(String::as_str)));
+    let protections = guard::protections(
+        &deps.clients,
+        subjects,
+        &settings.common,
+        now.date_naive(),
+        !planned.is_empty(),
+    )
+    .await?;
     let approved = run.review(planned, &protections)?;
-    run.apply(approved, async |action| apply(deps, settings, action, now).await).await;
+    run.apply(approved, async |action| {
+        apply(deps, settings, action, now).await
+    })
+    .await;
     Ok(())
 }
 
 fn find_key<'a>(keys: &'a [KeyFacts], key_id: &str) -> Result<&'a KeyFacts> {
-    keys.iter().find(|k| k.id == key_id).ok_or_else(|| Error::NotFound {
-        kind: "access key",
-        name: key_id.to_owned(),
-    })
-}
-
-/// Exemptions of the gathered users, and the function's own identity, which is never touched.
-async fn protections(
-    clients: &Clients,
-    gathered: &[Gathered],
-    settings: &Settings,
-    now: DateTime<Utc>,
-    anything_planned: bool,
-) -> Result<HashMap<Principal, Protection>> {
-    let today = now.date_naive();
-    let mut protections: HashMap<Principal, Protection> = gathered
-        .iter()
-        .map(|user| {
-            let principal = Principal::user(&user.keys.user);
-            let protection = guard::protection(&principal, user.tags.as_deref().map_err(String::as_str), &settings.common, today);
-            (principal, protection)
+    keys.iter()
+        .find(|k| k.id == key_id)
+        .ok_or_else(|| Error::NotFound {
+            kind: "access key",
+            name: key_id.to_owned(),
         })
-        .collect();
-    if anything_planned {
-        if let Some(caller) = clients.caller().await? {
-            protections.insert(
-                caller.clone(),
-                Protection::Untouchable("the function runs as this identity".into()),
-            );
-        }
-    }
-    Ok(protections)
 }
 
-async fn apply(deps: &Deps, settings: &Settings, action: &PlannedAction<KeyOrder>, now: DateTime<Utc>) -> Result<Outcome> {
+async fn apply(
+    deps: &Deps,
+    settings: &Settings,
+    action: &PlannedAction<KeyOrder>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
     let iam = &deps.clients.iam;
     let user = &action.principal.name;
     match &action.order {
         KeyOrder::Deactivate { key_id } | KeyOrder::RetireRotated { key_id, .. } => {
             apply_keys::deactivate(iam, user, key_id, now).await
         }
-        KeyOrder::Delete { key_id, has_record } => apply_keys::delete(iam, user, key_id, *has_record).await,
+        KeyOrder::Delete { key_id, has_record } => {
+            apply_keys::delete(iam, user, key_id, *has_record).await
+        }
         KeyOrder::Rotate { key_id } | KeyOrder::Replace { key_id } => {
             let secret_name = settings.secret_name(user);
             let stored = match rotation::create_and_store(
@@ -364,6 +373,12 @@ async fn apply(deps: &Deps, settings: &Settings, action: &PlannedAction<KeyOrder
 }
 
 /// Re-exported for the benchmark and tests: the report rows a sweep looks at closely.
-pub fn sweep_candidates<'a>(report: &'a [ReportUser], settings: &'a Settings, now: DateTime<Utc>) -> impl Iterator<Item = &'a ReportUser> {
-    report.iter().filter(move |row| rule::is_candidate(row, settings, now))
+pub fn sweep_candidates<'a>(
+    report: &'a [ReportUser],
+    settings: &'a Settings,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = &'a ReportUser> {
+    report
+        .iter()
+        .filter(move |row| rule::is_candidate(row, settings, now))
 }

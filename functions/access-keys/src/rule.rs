@@ -66,7 +66,11 @@ impl KeyOrder {
 }
 
 /// The planned changes for one user's keys under the hygiene rules.
-pub fn plan(user: &UserKeys, settings: &Settings, now: DateTime<Utc>) -> Vec<PlannedAction<KeyOrder>> {
+pub fn plan(
+    user: &UserKeys,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Vec<PlannedAction<KeyOrder>> {
     let principal = Principal::user(&user.user);
     let mut actions = Vec::new();
     for key in &user.keys {
@@ -109,14 +113,17 @@ fn plan_active_key(
 
     // A rotation in progress: retire the old key once the replacement is used or grace ends.
     if let Some(replacement_id) = user.replacement_of(&key.id) {
-        let replacement = user.keys.iter().find(|k| k.id == replacement_id && k.active);
+        let replacement = user
+            .keys
+            .iter()
+            .find(|k| k.id == replacement_id && k.active);
         if let Some(replacement) = replacement {
             let grace = Duration::days(i64::from(settings.rotation_grace_days));
-            let used = replacement.last_used.flatten();
-            let reason = match used {
-                Some(used) => Some(format!(
+            let replacement_used = replacement.last_used.flatten();
+            let reason = match replacement_used {
+                Some(at) => Some(format!(
                     "replaced by {replacement_id}, which was used {} days ago",
-                    days_between(used, now)
+                    days_between(at, now)
                 )),
                 None if now - replacement.created >= grace => Some(format!(
                     "replaced by {replacement_id} {} days ago (grace {} days)",
@@ -148,16 +155,16 @@ fn plan_active_key(
         );
         return Some(match settings.key_action {
             KeyAction::Deactivate => deactivate(principal, key, reason),
-            KeyAction::Rotate => rotate(user, key, reason, settings),
+            KeyAction::Rotate => rotate(user, key, &reason, settings),
         });
     }
 
     // Unused for too long (counted from creation if never used), in both modes.
     let unused_limit = Duration::days(i64::from(settings.max_key_unused_days));
     let reason = match key.last_used {
-        Some(Some(used)) if now - used > unused_limit => Some(format!(
+        Some(Some(last_use)) if now - last_use > unused_limit => Some(format!(
             "last used {} days ago (limit {})",
-            days_between(used, now),
+            days_between(last_use, now),
             settings.max_key_unused_days
         )),
         Some(None) if now - key.created > unused_limit => Some(format!(
@@ -174,12 +181,20 @@ fn plan_active_key(
 /// A rotation of `key`: blocked when the user has no room for a new key. The safe behaviour is
 /// to wait: deleting or deactivating the other key to make room could leave the user's
 /// consumers with no working key, so the operator decides (the report says why).
-fn rotate(user: &UserKeys, key: &KeyFacts, reason: String, settings: &Settings) -> PlannedAction<KeyOrder> {
+fn rotate(
+    user: &UserKeys,
+    key: &KeyFacts,
+    reason: &str,
+    settings: &Settings,
+) -> PlannedAction<KeyOrder> {
     let action = PlannedAction::new(
         Principal::user(&user.user),
         ActionKind::CreateAccessKey,
         &key.id,
-        format!("{reason}: replace it, stored in secret {}{}", settings.secret_prefix, user.user),
+        format!(
+            "{reason}: replace it, stored in secret {}{}",
+            settings.secret_prefix, user.user
+        ),
         KeyOrder::Rotate {
             key_id: key.id.clone(),
         },
@@ -189,7 +204,13 @@ fn rotate(user: &UserKeys, key: &KeyFacts, reason: String, settings: &Settings) 
             .keys
             .iter()
             .filter(|k| k.id != key.id)
-            .map(|k| format!("{} ({})", k.id, if k.active { "active" } else { "inactive" }))
+            .map(|k| {
+                format!(
+                    "{} ({})",
+                    k.id,
+                    if k.active { "active" } else { "inactive" }
+                )
+            })
             .collect();
         return action.blocked_by(format!(
             "no room for a new key: the user already has two ({} and {}); delete the unused one \
@@ -220,14 +241,20 @@ pub fn needs_last_use(key: &KeyFacts, settings: &Settings, now: DateTime<Utc>) -
 
 /// An exposed key (AWS Health): deactivated at once, whatever its age or exemption. In rotate
 /// mode a replacement is then created and stored (when the user has room for one).
-pub fn plan_exposed(user: &UserKeys, key: &KeyFacts, settings: &Settings) -> Vec<PlannedAction<KeyOrder>> {
+pub fn plan_exposed(
+    user: &UserKeys,
+    key: &KeyFacts,
+    settings: &Settings,
+) -> Vec<PlannedAction<KeyOrder>> {
     if !key.active {
         return Vec::new();
     }
     let reason = "reported exposed by AWS Health (AWS_RISK_CREDENTIALS_EXPOSED)";
-    let mut actions = vec![deactivate(Principal::user(&user.user), key, reason.to_owned()).overriding_exemptions()];
+    let mut actions = vec![
+        deactivate(Principal::user(&user.user), key, reason.to_owned()).overriding_exemptions(),
+    ];
     if settings.key_action == KeyAction::Rotate {
-        let mut replace = rotate(user, key, reason.to_owned(), settings).overriding_exemptions();
+        let mut replace = rotate(user, key, reason, settings).overriding_exemptions();
         replace.order = KeyOrder::Replace {
             key_id: key.id.clone(),
         };
@@ -266,7 +293,7 @@ pub fn plan_order(
                 has_record: user.records.contains_key(&key.id),
             },
         ),
-        KeyOrderAction::Rotate => rotate(user, key, reason.to_owned(), settings),
+        KeyOrderAction::Rotate => rotate(user, key, reason, settings),
     };
     action.overriding_exemptions()
 }
@@ -275,7 +302,11 @@ pub fn plan_order(
 /// active key old enough for the age rule or unused for long enough, or an inactive key old
 /// enough to have finished its quiet period. The report can be hours old, so this only picks
 /// candidates; the decision is made on live facts.
-pub fn is_candidate(row: &iam_remediation::facts::ReportUser, settings: &Settings, now: DateTime<Utc>) -> bool {
+pub fn is_candidate(
+    row: &iam_remediation::facts::ReportUser,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> bool {
     let older_than = |time: Option<DateTime<Utc>>, days: u32| {
         time.is_some_and(|t| now - t > Duration::days(i64::from(days)))
     };
@@ -304,7 +335,9 @@ mod tests {
     use iam_remediation::{Env, PrincipalKind};
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn days_ago(days: i64) -> DateTime<Utc> {
@@ -346,7 +379,13 @@ mod tests {
     fn planned(user: &UserKeys, settings: &Settings) -> Vec<(&'static str, String, String)> {
         plan(user, settings, now())
             .into_iter()
-            .map(|a| (a.kind.as_str(), a.target, a.blocked.map_or(a.reason, |b| format!("BLOCKED {b}"))))
+            .map(|a| {
+                (
+                    a.kind.as_str(),
+                    a.target,
+                    a.blocked.map_or(a.reason, |b| format!("BLOCKED {b}")),
+                )
+            })
             .collect()
     }
 
@@ -359,9 +398,16 @@ mod tests {
         let s = settings(&[]);
         assert_eq!(
             planned(&user(vec![active("OLD", 91, Some(1))]), &s),
-            vec![row("deactivate-access-key", "OLD", "created 91 days ago (limit 90)")]
+            vec![row(
+                "deactivate-access-key",
+                "OLD",
+                "created 91 days ago (limit 90)"
+            )]
         );
-        assert!(planned(&user(vec![active("EDGE", 90, Some(1))]), &s).is_empty(), "exactly at the limit is not older");
+        assert!(
+            planned(&user(vec![active("EDGE", 90, Some(1))]), &s).is_empty(),
+            "exactly at the limit is not older"
+        );
         assert!(planned(&user(vec![active("NEW", 1, Some(0))]), &s).is_empty());
     }
 
@@ -370,14 +416,25 @@ mod tests {
         let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
         assert_eq!(
             planned(&user(vec![active("STALE", 60, Some(31))]), &s),
-            vec![row("deactivate-access-key", "STALE", "last used 31 days ago (limit 30)")]
+            vec![row(
+                "deactivate-access-key",
+                "STALE",
+                "last used 31 days ago (limit 30)"
+            )]
         );
         assert_eq!(
             planned(&user(vec![active("NEVER", 31, None)]), &s),
-            vec![row("deactivate-access-key", "NEVER", "never used, created 31 days ago (limit 30)")]
+            vec![row(
+                "deactivate-access-key",
+                "NEVER",
+                "never used, created 31 days ago (limit 30)"
+            )]
         );
         assert!(planned(&user(vec![active("RECENT", 60, Some(29))]), &s).is_empty());
-        assert!(planned(&user(vec![active("YOUNG", 29, None)]), &s).is_empty(), "never used but young");
+        assert!(
+            planned(&user(vec![active("YOUNG", 29, None)]), &s).is_empty(),
+            "never used but young"
+        );
         // Last use not read: the unused rule cannot judge and does nothing.
         let mut unknown = active("UNKNOWN", 60, None);
         unknown.last_used = None;
@@ -389,7 +446,11 @@ mod tests {
         let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
         assert_eq!(
             planned(&user(vec![active("BOTH", 200, None)]), &s),
-            vec![row("deactivate-access-key", "BOTH", "created 200 days ago (limit 90)")]
+            vec![row(
+                "deactivate-access-key",
+                "BOTH",
+                "created 200 days ago (limit 90)"
+            )]
         );
     }
 
@@ -397,33 +458,68 @@ mod tests {
     fn two_keys_are_judged_one_by_one() {
         let s = settings(&[]);
         assert_eq!(
-            planned(&user(vec![active("OLD", 200, Some(1)), active("NEW", 3, Some(0))]), &s),
-            vec![row("deactivate-access-key", "OLD", "created 200 days ago (limit 90)")]
+            planned(
+                &user(vec![active("OLD", 200, Some(1)), active("NEW", 3, Some(0))]),
+                &s
+            ),
+            vec![row(
+                "deactivate-access-key",
+                "OLD",
+                "created 200 days ago (limit 90)"
+            )]
         );
-        assert_eq!(planned(&user(vec![active("A", 100, Some(1)), active("B", 120, Some(1))]), &s).len(), 2);
+        assert_eq!(
+            planned(
+                &user(vec![active("A", 100, Some(1)), active("B", 120, Some(1))]),
+                &s
+            )
+            .len(),
+            2
+        );
     }
 
     #[test]
     fn inactive_keys_are_deleted_only_with_a_record_after_the_quiet_period() {
         let s = settings(&[]);
         let mut ours = user(vec![inactive("OURS", 200), inactive("THEIRS", 300)]);
-        ours.records.insert("OURS".into(), KeyRecord::Deactivated(days_ago(30)));
+        ours.records
+            .insert("OURS".into(), KeyRecord::Deactivated(days_ago(30)));
         assert_eq!(
             planned(&ours, &s),
-            vec![row("delete-access-key", "OURS", "deactivated by iam-remediation 30 days ago (limit 30)")]
+            vec![row(
+                "delete-access-key",
+                "OURS",
+                "deactivated by iam-remediation 30 days ago (limit 30)"
+            )]
         );
-        ours.records.insert("OURS".into(), KeyRecord::Deactivated(days_ago(29)));
+        ours.records
+            .insert("OURS".into(), KeyRecord::Deactivated(days_ago(29)));
         assert!(planned(&ours, &s).is_empty(), "quiet period not over");
-        ours.records.insert("OURS".into(), KeyRecord::Deactivated(days_ago(400)));
-        assert!(planned(&ours, &settings(&[("DELETE_INACTIVE_AFTER_DAYS", "0")])).is_empty(), "0 never deletes");
-        let orders: Vec<_> = plan(&ours, &s, now()).into_iter().map(|a| a.order).collect();
-        assert_eq!(orders, vec![KeyOrder::Delete { key_id: "OURS".into(), has_record: true }]);
+        ours.records
+            .insert("OURS".into(), KeyRecord::Deactivated(days_ago(400)));
+        assert!(
+            planned(&ours, &settings(&[("DELETE_INACTIVE_AFTER_DAYS", "0")])).is_empty(),
+            "0 never deletes"
+        );
+        let orders: Vec<_> = plan(&ours, &s, now())
+            .into_iter()
+            .map(|a| a.order)
+            .collect();
+        assert_eq!(
+            orders,
+            vec![KeyOrder::Delete {
+                key_id: "OURS".into(),
+                has_record: true
+            }]
+        );
     }
 
     #[test]
     fn a_record_on_an_active_key_does_not_delete_it() {
         let mut reactivated = user(vec![active("K", 10, Some(0))]);
-        reactivated.records.insert("K".into(), KeyRecord::Deactivated(days_ago(100)));
+        reactivated
+            .records
+            .insert("K".into(), KeyRecord::Deactivated(days_ago(100)));
         assert!(planned(&reactivated, &settings(&[])).is_empty());
     }
 
@@ -439,17 +535,35 @@ mod tests {
         assert_eq!(exposed[0].authority, Authority::Override);
         assert_eq!(exposed[0].kind.as_str(), "deactivate-access-key");
         let off = user(vec![inactive("GONE", 1)]);
-        assert!(plan_exposed(&off, &off.keys[0], &s).is_empty(), "already inactive");
+        assert!(
+            plan_exposed(&off, &off.keys[0], &s).is_empty(),
+            "already inactive"
+        );
 
         // Rotate mode: deactivate at once, then a replacement.
         let rotate = settings(&[("KEY_ACTION", "rotate")]);
         let exposed = plan_exposed(&exposed_user, &exposed_user.keys[0], &rotate);
-        let orders: Vec<_> = exposed.iter().map(|a| (a.kind.as_str(), a.order.clone(), a.authority)).collect();
+        let orders: Vec<_> = exposed
+            .iter()
+            .map(|a| (a.kind.as_str(), a.order.clone(), a.authority))
+            .collect();
         assert_eq!(
             orders,
             vec![
-                ("deactivate-access-key", KeyOrder::Deactivate { key_id: "EXPOSED".into() }, Authority::Override),
-                ("create-access-key", KeyOrder::Replace { key_id: "EXPOSED".into() }, Authority::Override),
+                (
+                    "deactivate-access-key",
+                    KeyOrder::Deactivate {
+                        key_id: "EXPOSED".into()
+                    },
+                    Authority::Override
+                ),
+                (
+                    "create-access-key",
+                    KeyOrder::Replace {
+                        key_id: "EXPOSED".into()
+                    },
+                    Authority::Override
+                ),
             ]
         );
         let alice = user(vec![active("FRESH", 1, Some(0))]);
@@ -471,11 +585,26 @@ mod tests {
         let actions = plan(&user(vec![active("OLD", 200, Some(1))]), &s, now());
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].kind.as_str(), "create-access-key");
-        assert_eq!(actions[0].order, KeyOrder::Rotate { key_id: "OLD".into() });
-        assert!(actions[0].reason.contains("iam-remediation/access-keys/alice"), "{}", actions[0].reason);
+        assert_eq!(
+            actions[0].order,
+            KeyOrder::Rotate {
+                key_id: "OLD".into()
+            }
+        );
+        assert!(
+            actions[0]
+                .reason
+                .contains("iam-remediation/access-keys/alice"),
+            "{}",
+            actions[0].reason
+        );
         assert_eq!(
             planned(&user(vec![active("STALE", 60, Some(40))]), &s),
-            vec![row("deactivate-access-key", "STALE", "last used 40 days ago (limit 30)")]
+            vec![row(
+                "deactivate-access-key",
+                "STALE",
+                "last used 40 days ago (limit 30)"
+            )]
         );
     }
 
@@ -485,44 +614,79 @@ mod tests {
         let full = user(vec![active("OLD", 200, Some(1)), inactive("SPARE", 10)]);
         let actions = plan(&full, &s, now());
         let blocked = actions[0].blocked.as_deref().unwrap();
-        assert!(blocked.contains("no room for a new key") && blocked.contains("SPARE (inactive)"), "{blocked}");
+        assert!(
+            blocked.contains("no room for a new key") && blocked.contains("SPARE (inactive)"),
+            "{blocked}"
+        );
     }
 
     #[test]
     fn a_rotated_key_is_retired_after_first_use_of_its_replacement_or_after_grace() {
         let s = settings(&[("KEY_ACTION", "rotate")]);
         let mut rotating = user(vec![active("OLD", 200, Some(1)), active("NEW", 2, None)]);
-        rotating.records.insert("OLD".into(), KeyRecord::ReplacedBy("NEW".into()));
-        assert!(planned(&rotating, &s).is_empty(), "grace: the old key stays active");
+        rotating
+            .records
+            .insert("OLD".into(), KeyRecord::ReplacedBy("NEW".into()));
+        assert!(
+            planned(&rotating, &s).is_empty(),
+            "grace: the old key stays active"
+        );
 
         rotating.keys[1] = active("NEW", 2, Some(0));
         assert_eq!(
             planned(&rotating, &s),
-            vec![row("deactivate-access-key", "OLD", "replaced by NEW, which was used 0 days ago")]
+            vec![row(
+                "deactivate-access-key",
+                "OLD",
+                "replaced by NEW, which was used 0 days ago"
+            )]
         );
 
         rotating.keys[1] = active("NEW", 7, None);
         assert_eq!(
             planned(&rotating, &s),
-            vec![row("deactivate-access-key", "OLD", "replaced by NEW 7 days ago (grace 7 days)")]
+            vec![row(
+                "deactivate-access-key",
+                "OLD",
+                "replaced by NEW 7 days ago (grace 7 days)"
+            )]
         );
-        let orders: Vec<_> = plan(&rotating, &s, now()).into_iter().map(|a| a.order).collect();
-        assert_eq!(orders, vec![KeyOrder::RetireRotated { key_id: "OLD".into(), replacement: "NEW".into() }]);
+        let orders: Vec<_> = plan(&rotating, &s, now())
+            .into_iter()
+            .map(|a| a.order)
+            .collect();
+        assert_eq!(
+            orders,
+            vec![KeyOrder::RetireRotated {
+                key_id: "OLD".into(),
+                replacement: "NEW".into()
+            }]
+        );
     }
 
     #[test]
     fn a_rotation_whose_replacement_is_gone_is_judged_afresh() {
         let s = settings(&[("KEY_ACTION", "rotate")]);
         let mut broken = user(vec![active("OLD", 200, Some(1))]);
-        broken.records.insert("OLD".into(), KeyRecord::ReplacedBy("GONE".into()));
-        assert_eq!(plan(&broken, &s, now())[0].order, KeyOrder::Rotate { key_id: "OLD".into() });
+        broken
+            .records
+            .insert("OLD".into(), KeyRecord::ReplacedBy("GONE".into()));
+        assert_eq!(
+            plan(&broken, &s, now())[0].order,
+            KeyOrder::Rotate {
+                key_id: "OLD".into()
+            }
+        );
     }
 
     #[test]
     fn last_use_is_read_only_where_the_rule_needs_it() {
         let s = settings(&[]);
         assert!(needs_last_use(&active("YOUNG", 10, None), &s, now()));
-        assert!(!needs_last_use(&active("OLD", 200, None), &s, now()), "the age rule settles it");
+        assert!(
+            !needs_last_use(&active("OLD", 200, None), &s, now()),
+            "the age rule settles it"
+        );
         assert!(!needs_last_use(&inactive("OFF", 10), &s, now()));
     }
 
@@ -532,7 +696,8 @@ mod tests {
         let s = settings(&[]);
         let slot = |active: bool, rotated: Option<i64>, used: Option<i64>| ReportKey {
             active,
-            last_rotated: rotated.map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
+            last_rotated: rotated
+                .map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
             last_used: used.map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
         };
         let row = |keys: [ReportKey; 2]| ReportUser {
@@ -545,15 +710,40 @@ mod tests {
             keys,
         };
         let none = slot(false, None, None);
-        assert!(is_candidate(&row([slot(true, Some(91), Some(1)), none]), &s, now()), "old");
-        assert!(!is_candidate(&row([none, slot(true, Some(80), Some(79))]), &s, now()), "young, used");
-        assert!(is_candidate(&row([slot(true, Some(95), None), none]), &s, now()), "never used and old");
-        assert!(!is_candidate(&row([slot(true, Some(10), Some(1)), none]), &s, now()), "fresh");
-        assert!(is_candidate(&row([slot(false, Some(30), None), none]), &s, now()), "inactive long enough to maybe delete");
-        assert!(!is_candidate(&row([slot(false, Some(29), None), none]), &s, now()), "inactive too recently created");
+        assert!(
+            is_candidate(&row([slot(true, Some(91), Some(1)), none]), &s, now()),
+            "old"
+        );
+        assert!(
+            !is_candidate(&row([none, slot(true, Some(80), Some(79))]), &s, now()),
+            "young, used"
+        );
+        assert!(
+            is_candidate(&row([slot(true, Some(95), None), none]), &s, now()),
+            "never used and old"
+        );
+        assert!(
+            !is_candidate(&row([slot(true, Some(10), Some(1)), none]), &s, now()),
+            "fresh"
+        );
+        assert!(
+            is_candidate(&row([slot(false, Some(30), None), none]), &s, now()),
+            "inactive long enough to maybe delete"
+        );
+        assert!(
+            !is_candidate(&row([slot(false, Some(29), None), none]), &s, now()),
+            "inactive too recently created"
+        );
         assert!(!is_candidate(&row([none, none]), &s, now()), "no keys");
         let unused = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
-        assert!(is_candidate(&row([slot(true, Some(60), Some(31)), none]), &unused, now()), "unused");
-        assert!(!is_candidate(&row([slot(true, Some(60), Some(29)), none]), &unused, now()));
+        assert!(
+            is_candidate(&row([slot(true, Some(60), Some(31)), none]), &unused, now()),
+            "unused"
+        );
+        assert!(!is_candidate(
+            &row([slot(true, Some(60), Some(29)), none]),
+            &unused,
+            now()
+        ));
     }
 }

@@ -80,7 +80,12 @@ mod tests {
         let settings = Settings::default();
         assert_eq!(settings.key_action, KeyAction::Deactivate);
         assert_eq!(
-            (settings.max_key_age_days, settings.max_key_unused_days, settings.rotation_grace_days, settings.delete_inactive_after_days),
+            (
+                settings.max_key_age_days,
+                settings.max_key_unused_days,
+                settings.rotation_grace_days,
+                settings.delete_inactive_after_days
+            ),
             (90, 90, 7, 30)
         );
         assert_eq!(settings.secret_prefix, "iam-remediation/access-keys/");

@@ -10,7 +10,12 @@ use crate::run::Outcome;
 
 /// Deactivates one key and records when, so the quiet-period rule may delete it later.
 /// The record is written after the change: a record always means this system deactivated it.
-pub async fn deactivate(iam: &Client, user: &str, key_id: &str, now: DateTime<Utc>) -> Result<Outcome> {
+pub async fn deactivate(
+    iam: &Client,
+    user: &str,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
     iam.update_access_key()
         .user_name(user)
         .access_key_id(key_id)
@@ -20,21 +25,24 @@ pub async fn deactivate(iam: &Client, user: &str, key_id: &str, now: DateTime<Ut
         .map_err(|e| Error::aws("UpdateAccessKey", &e))?;
     write_record(iam, user, key_id, &KeyRecord::Deactivated(now))
         .await
-        .map_err(|error| {
-            Error::Aws {
-                operation: "TagUser",
-                code: error.aws_code().unwrap_or("Unknown").to_owned(),
-                message: format!(
-                    "key {key_id} was deactivated, but its deactivation record could not be \
+        .map_err(|error| Error::Aws {
+            operation: "TagUser",
+            code: error.aws_code().unwrap_or("Unknown").to_owned(),
+            message: format!(
+                "key {key_id} was deactivated, but its deactivation record could not be \
                      written, so it will not be deleted automatically: {error}"
-                ),
-            }
+            ),
         })?;
     Ok(Outcome::Applied)
 }
 
 /// Writes (or overwrites) the record of a key on its user.
-pub async fn write_record(iam: &Client, user: &str, key_id: &str, record: &KeyRecord) -> Result<()> {
+pub async fn write_record(
+    iam: &Client,
+    user: &str,
+    key_id: &str,
+    record: &KeyRecord,
+) -> Result<()> {
     let tag = Tag::builder()
         .key(record_tag_key(key_id))
         .value(record.tag_value())

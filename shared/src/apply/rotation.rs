@@ -200,7 +200,12 @@ fn to_chrono(time: aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 /// Reads the key ID stored in the user's secret (AWSCURRENT), if the secret exists. Used to
 /// recover a rotation whose record could not be written.
 pub async fn stored_key_id(secrets: &SecretsClient, secret_name: &str) -> Result<Option<String>> {
-    match secrets.get_secret_value().secret_id(secret_name).send().await {
+    match secrets
+        .get_secret_value()
+        .secret_id(secret_name)
+        .send()
+        .await
+    {
         Ok(output) => Ok(output
             .secret_string
             .as_deref()
@@ -223,11 +228,14 @@ mod tests {
             user_name: "alice".into(),
             create_date: "2026-01-01T00:00:00Z".into(),
         };
-        let debug = format!("{stored:?} {:#?}", stored);
+        let debug = format!("{stored:?} {stored:#?}");
         assert!(!debug.contains("wJalrXUtnFEMI"), "{debug}");
         // The stored JSON holds it, with the contract's field names.
         let json: serde_json::Value = serde_json::to_value(&stored).unwrap();
-        assert_eq!(json["SecretAccessKey"], "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        assert_eq!(
+            json["SecretAccessKey"],
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
         assert_eq!(json["AccessKeyId"], "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(json["UserName"], "alice");
         assert_eq!(json["CreateDate"], "2026-01-01T00:00:00Z");

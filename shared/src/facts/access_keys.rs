@@ -28,7 +28,10 @@ impl KeyRecord {
     /// The tag value of the record.
     pub fn tag_value(&self) -> String {
         match self {
-            Self::Deactivated(at) => format!("deactivated {}", at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            Self::Deactivated(at) => format!(
+                "deactivated {}",
+                at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
             Self::ReplacedBy(key_id) => format!("replaced-by {key_id}"),
         }
     }
@@ -143,15 +146,29 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_ignore_other_tags() {
-        let at = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let deactivated = KeyRecord::Deactivated(at);
         let replaced = KeyRecord::ReplacedBy("AKIAREPLACEMENT00001".into());
         let tags = vec![
-            (record_tag_key("AKIAIOSFODNN7EXAMPLE"), deactivated.tag_value()),
+            (
+                record_tag_key("AKIAIOSFODNN7EXAMPLE"),
+                deactivated.tag_value(),
+            ),
             (record_tag_key("AKIAROTATED000000001"), replaced.tag_value()),
-            (record_tag_key("AKIAOTHER0000000000"), "deactivated yesterday".to_owned()),
-            (record_tag_key("AKIAOTHER0000000001"), "replaced-by nobody".to_owned()),
-            ("team".to_owned(), "deactivated 2026-05-01T10:00:00Z".to_owned()),
+            (
+                record_tag_key("AKIAOTHER0000000000"),
+                "deactivated yesterday".to_owned(),
+            ),
+            (
+                record_tag_key("AKIAOTHER0000000001"),
+                "replaced-by nobody".to_owned(),
+            ),
+            (
+                "team".to_owned(),
+                "deactivated 2026-05-01T10:00:00Z".to_owned(),
+            ),
         ];
         let records = key_records(&tags);
         assert_eq!(records.len(), 2);

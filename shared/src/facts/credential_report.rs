@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 /// How long to wait for AWS to generate the report.
-const GENERATION_TIMEOUT: Duration = Duration::from_secs(120);
+const GENERATION_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// A report cell: a date or one of the report's sentinels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,9 @@ impl ReportTime {
             _ => DateTime::parse_from_rfc3339(value)
                 .map(|t| Self::At(t.with_timezone(&Utc)))
                 .map_err(|e| {
-                    Error::CredentialReport(format!("column {column}: {value:?} is not a date: {e}"))
+                    Error::CredentialReport(format!(
+                        "column {column}: {value:?} is not a date: {e}"
+                    ))
                 }),
         }
     }
@@ -211,7 +213,10 @@ bob,arn:aws:iam::123456789012:user/bob,2025-01-01T00:00:00+00:00,false,N/A,N/A,N
         assert!(alice.password_enabled);
         assert_eq!(alice.password_last_used, ReportTime::NoInformation);
         assert!(alice.keys[0].active && alice.keys[0].exists());
-        assert_eq!(alice.keys[0].last_used.at().unwrap().to_rfc3339(), "2024-03-01T10:00:00+00:00");
+        assert_eq!(
+            alice.keys[0].last_used.at().unwrap().to_rfc3339(),
+            "2024-03-01T10:00:00+00:00"
+        );
         assert!(!alice.keys[1].active && alice.keys[1].exists());
         assert_eq!(alice.keys[1].last_used, ReportTime::NotApplicable);
         let bob = &users[1];
@@ -229,12 +234,27 @@ bob,arn:aws:iam::123456789012:user/bob,2025-01-01T00:00:00+00:00,false,N/A,N/A,N
     async fn waits_for_generation_then_fetches() {
         let generate = mock!(Client::generate_credential_report)
             .sequence()
-            .output(|| GenerateCredentialReportOutput::builder().state(ReportStateType::Started).build())
-            .output(|| GenerateCredentialReportOutput::builder().state(ReportStateType::Inprogress).build())
-            .output(|| GenerateCredentialReportOutput::builder().state(ReportStateType::Complete).build())
+            .output(|| {
+                GenerateCredentialReportOutput::builder()
+                    .state(ReportStateType::Started)
+                    .build()
+            })
+            .output(|| {
+                GenerateCredentialReportOutput::builder()
+                    .state(ReportStateType::Inprogress)
+                    .build()
+            })
+            .output(|| {
+                GenerateCredentialReportOutput::builder()
+                    .state(ReportStateType::Complete)
+                    .build()
+            })
             .build();
-        let get = mock!(Client::get_credential_report)
-            .then_output(|| GetCredentialReportOutput::builder().content(Blob::new(report())).build());
+        let get = mock!(Client::get_credential_report).then_output(|| {
+            GetCredentialReportOutput::builder()
+                .content(Blob::new(report()))
+                .build()
+        });
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
         let users = fetch(&iam).await.unwrap();
         assert_eq!(users.len(), 2);
@@ -246,13 +266,18 @@ bob,arn:aws:iam::123456789012:user/bob,2025-01-01T00:00:00+00:00,false,N/A,N/A,N
     async fn throttling_is_retried_by_the_sdk() {
         let generate = mock!(Client::generate_credential_report)
             .sequence()
-            .http_status(400, Some(r#"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"#.into()))
+            .http_status(400, Some(r"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>".into()))
             .output(|| GenerateCredentialReportOutput::builder().state(ReportStateType::Complete).build())
             .build();
-        let get = mock!(Client::get_credential_report)
-            .then_output(|| GetCredentialReportOutput::builder().content(Blob::new(report())).build());
+        let get = mock!(Client::get_credential_report).then_output(|| {
+            GetCredentialReportOutput::builder()
+                .content(Blob::new(report()))
+                .build()
+        });
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get], |c| c
-            .retry_config(aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(3)));
+            .retry_config(
+                aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(3)
+            ));
         assert_eq!(fetch(&iam).await.unwrap().len(), 2);
         assert_eq!(generate.num_calls(), 2);
     }
@@ -263,12 +288,15 @@ bob,arn:aws:iam::123456789012:user/bob,2025-01-01T00:00:00+00:00,false,N/A,N/A,N
             aws_smithy_runtime_api::http::Response::new(
                 aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
                 aws_smithy_types::body::SdkBody::from(
-                    r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>"#,
+                    r"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>",
                 ),
             )
         });
         let iam = mock_client!(aws_sdk_iam, [&generate]);
         let err = fetch(&iam).await.unwrap_err();
-        assert_eq!(err.to_string(), "GenerateCredentialReport failed: AccessDenied: not allowed");
+        assert_eq!(
+            err.to_string(),
+            "GenerateCredentialReport failed: AccessDenied: not allowed"
+        );
     }
 }

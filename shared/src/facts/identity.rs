@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn caller_arns() {
-        assert_eq!(principal_from_arn("arn:aws:iam::123456789012:user/ops/alice"), Some(Principal::user("alice")));
+        assert_eq!(
+            principal_from_arn("arn:aws:iam::123456789012:user/ops/alice"),
+            Some(Principal::user("alice"))
+        );
         assert_eq!(
             principal_from_arn("arn:aws:sts::123456789012:assumed-role/access-keys-role/session-1"),
             Some(Principal::role("access-keys-role"))
@@ -103,20 +106,45 @@ mod tests {
     async fn resolves_a_user_across_pages() {
         let pages = mock!(Client::list_users)
             .sequence()
-            .output(|| ListUsersOutput::builder().users(user("a", "AIDA1")).is_truncated(true).marker("m").build().unwrap())
-            .output(|| ListUsersOutput::builder().users(user("b", "AIDA2")).is_truncated(false).build().unwrap())
+            .output(|| {
+                ListUsersOutput::builder()
+                    .users(user("a", "AIDA1"))
+                    .is_truncated(true)
+                    .marker("m")
+                    .build()
+                    .unwrap()
+            })
+            .output(|| {
+                ListUsersOutput::builder()
+                    .users(user("b", "AIDA2"))
+                    .is_truncated(false)
+                    .build()
+                    .unwrap()
+            })
             .build();
         let iam = mock_client!(aws_sdk_iam, [&pages]);
-        assert_eq!(resolve_unique_id(&iam, PrincipalKind::User, "AIDA2").await.unwrap(), Principal::user("b"));
+        assert_eq!(
+            resolve_unique_id(&iam, PrincipalKind::User, "AIDA2")
+                .await
+                .unwrap(),
+            Principal::user("b")
+        );
         assert_eq!(pages.num_calls(), 2);
     }
 
     #[tokio::test]
     async fn an_unknown_id_is_not_found() {
-        let page = mock!(Client::list_users)
-            .then_output(|| ListUsersOutput::builder().users(user("a", "AIDA1")).is_truncated(false).build().unwrap());
+        let page = mock!(Client::list_users).then_output(|| {
+            ListUsersOutput::builder()
+                .users(user("a", "AIDA1"))
+                .is_truncated(false)
+                .build()
+                .unwrap()
+        });
         let iam = mock_client!(aws_sdk_iam, [&page]);
-        let err = resolve_unique_id(&iam, PrincipalKind::User, "AIDA9").await.unwrap_err();
+        let err = resolve_unique_id(&iam, PrincipalKind::User, "AIDA9")
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "user with unique ID AIDA9 does not exist");
     }
 }

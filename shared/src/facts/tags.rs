@@ -12,22 +12,24 @@ pub type Tags = Vec<(String, String)>;
 pub async fn principal_tags(iam: &Client, principal: &Principal) -> Result<Tags> {
     // IAM allows at most 50 tags per principal, so one page of 100 holds them all.
     let tags = match principal.kind {
-        PrincipalKind::User => iam
-            .list_user_tags()
-            .user_name(&principal.name)
-            .max_items(100)
-            .send()
-            .await
-            .map_err(|e| Error::aws("ListUserTags", &e))?
-            .tags,
-        PrincipalKind::Role => iam
-            .list_role_tags()
-            .role_name(&principal.name)
-            .max_items(100)
-            .send()
-            .await
-            .map_err(|e| Error::aws("ListRoleTags", &e))?
-            .tags,
+        PrincipalKind::User => {
+            iam.list_user_tags()
+                .user_name(&principal.name)
+                .max_items(100)
+                .send()
+                .await
+                .map_err(|e| Error::aws("ListUserTags", &e))?
+                .tags
+        }
+        PrincipalKind::Role => {
+            iam.list_role_tags()
+                .role_name(&principal.name)
+                .max_items(100)
+                .send()
+                .await
+                .map_err(|e| Error::aws("ListRoleTags", &e))?
+                .tags
+        }
         PrincipalKind::Group | PrincipalKind::Account => Vec::new(),
     };
     Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
