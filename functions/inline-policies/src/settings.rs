@@ -1,0 +1,146 @@
+//! The inline-policies function's configuration.
+
+use iam_remediation::config::invalid;
+use iam_remediation::{CommonSettings, ConfigError, Env, PrincipalKind};
+
+/// What happens to an inline policy (`INLINE_POLICY_ACTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InlinePolicyAction {
+    /// Create a customer managed policy with the same document, attach it, then delete the
+    /// inline policy.
+    Convert,
+    /// Delete the inline policy; the report and the log keep its document.
+    Delete,
+}
+
+/// Everything `inline-policies` reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub common: CommonSettings,
+    pub action: InlinePolicyAction,
+    /// The kinds of principal covered (`INLINE_POLICY_PRINCIPALS`), in the order users, groups,
+    /// roles.
+    pub principals: Vec<PrincipalKind>,
+}
+
+const PRINCIPALS: &str = "INLINE_POLICY_PRINCIPALS";
+const PRINCIPALS_EXPECTED: &str = "a comma-separated list of users, groups, roles";
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let action = match env.choice("INLINE_POLICY_ACTION", "convert", &["convert", "delete"])? {
+            "delete" => InlinePolicyAction::Delete,
+            _ => InlinePolicyAction::Convert,
+        };
+        Ok(Self {
+            common: CommonSettings::from_env(env)?,
+            action,
+            principals: principals(env)?,
+        })
+    }
+
+    /// True when principals of this kind are covered.
+    pub fn covers(&self, kind: PrincipalKind) -> bool {
+        self.principals.contains(&kind)
+    }
+
+    /// The value of `INLINE_POLICY_PRINCIPALS` in effect, for messages.
+    pub fn principals_setting(&self) -> String {
+        let names: Vec<&str> = self
+            .principals
+            .iter()
+            .map(|kind| match kind {
+                PrincipalKind::User => "users",
+                PrincipalKind::Group => "groups",
+                PrincipalKind::Role | PrincipalKind::Account => "roles",
+            })
+            .collect();
+        format!("{PRINCIPALS}={}", names.join(","))
+    }
+}
+
+fn principals(env: &Env) -> Result<Vec<PrincipalKind>, ConfigError> {
+    let Some(raw) = env.get(PRINCIPALS) else {
+        return Ok(vec![PrincipalKind::User, PrincipalKind::Group]);
+    };
+    let mut kinds = Vec::new();
+    for item in env.list(PRINCIPALS) {
+        let kind = match item.to_ascii_lowercase().as_str() {
+            "users" => PrincipalKind::User,
+            "groups" => PrincipalKind::Group,
+            "roles" => PrincipalKind::Role,
+            _ => return Err(invalid(PRINCIPALS, &raw, PRINCIPALS_EXPECTED)),
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.is_empty() {
+        return Err(invalid(PRINCIPALS, &raw, PRINCIPALS_EXPECTED));
+    }
+    kinds.sort();
+    Ok(kinds)
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_env(&Env::from_pairs::<&str, &str>([])).expect("the defaults are valid")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_env(&Env::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let settings = Settings::default();
+        assert_eq!(settings.action, InlinePolicyAction::Convert);
+        assert_eq!(
+            settings.principals,
+            vec![PrincipalKind::User, PrincipalKind::Group]
+        );
+        assert!(!settings.covers(PrincipalKind::Role));
+        assert_eq!(
+            settings.principals_setting(),
+            "INLINE_POLICY_PRINCIPALS=users,groups"
+        );
+    }
+
+    #[test]
+    fn roles_can_be_added_and_kinds_left_out() {
+        let all = settings(&[("INLINE_POLICY_PRINCIPALS", " Roles, users ,groups,users")]).unwrap();
+        assert_eq!(
+            all.principals,
+            vec![
+                PrincipalKind::User,
+                PrincipalKind::Group,
+                PrincipalKind::Role
+            ]
+        );
+        let groups = settings(&[("INLINE_POLICY_PRINCIPALS", "groups")]).unwrap();
+        assert_eq!(groups.principals, vec![PrincipalKind::Group]);
+        let delete = settings(&[("INLINE_POLICY_ACTION", "DELETE")]).unwrap();
+        assert_eq!(delete.action, InlinePolicyAction::Delete);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (variable, value) in [
+            ("INLINE_POLICY_ACTION", "detach"),
+            ("INLINE_POLICY_PRINCIPALS", "users,computers"),
+            ("INLINE_POLICY_PRINCIPALS", "user"),
+            ("INLINE_POLICY_PRINCIPALS", ",,"),
+            ("MAX_ACTIONS", "many"),
+        ] {
+            let err = settings(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{value}");
+            assert!(err.to_string().contains(variable), "{err}");
+        }
+    }
+}
