@@ -2,11 +2,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use lambda_runtime::Context;
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Context, LambdaEvent, service_fn};
+use serde_json::Value;
 
 use crate::clients::Clients;
+use crate::config::{CommonSettings, ConfigError};
 use crate::error::Result;
-use crate::intake::Trigger;
+use crate::intake::{self, Inputs, Trigger};
 use crate::report::Report;
 use crate::run::Run;
 
@@ -30,4 +33,43 @@ pub async fn conclude(mut run: Run, trigger: &Trigger, clients: &Clients) -> Res
         run.add_error(error.to_string());
     }
     run.finish()
+}
+
+/// Settings read at start-up: a bad value is logged, then stops the start-up with the error
+/// naming the variable (Lambda reports it as an init error).
+pub fn startup_settings<T>(
+    settings: std::result::Result<T, ConfigError>,
+) -> std::result::Result<T, ConfigError> {
+    settings.inspect_err(|error| tracing::error!(%error, "invalid configuration"))
+}
+
+/// Runs the Lambda runtime loop: each event goes to `handler` with the clock and the deadline.
+pub async fn serve<F, Fut>(handler: F) -> std::result::Result<(), lambda_runtime::Error>
+where
+    F: Fn(Value, DateTime<Utc>, Option<SystemTime>) -> Fut,
+    Fut: Future<Output = Result<Report>>,
+{
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        handler(event.payload, Utc::now(), deadline(&event.context))
+    }))
+    .await
+}
+
+/// One invocation of a function: intake, then the function's own `execute` (scope, facts, plan,
+/// guard, apply) on a [`Run`], then the report (and the Config evaluation) or the Lambda error.
+pub async fn invocation(
+    function: &'static str,
+    inputs: &Inputs,
+    settings: &CommonSettings,
+    clients: &Clients,
+    event: Value,
+    deadline: Option<SystemTime>,
+    execute: impl AsyncFnOnce(&Trigger, &mut Run) -> Result<()>,
+) -> Result<Report> {
+    let trigger = intake::parse(event, inputs)?;
+    let mut run = Run::new(function, &trigger, settings, deadline);
+    match execute(&trigger, &mut run).await {
+        Ok(()) => conclude(run, &trigger, clients).await,
+        Err(error) => Err(run.abort(error)),
+    }
 }

@@ -17,7 +17,7 @@ use iam_remediation::facts::access_keys::{self as key_facts, KeyFacts, KeyRecord
 use iam_remediation::facts::credential_report::{self, ReportUser};
 use iam_remediation::facts::tags::{self, Tags};
 use iam_remediation::guard;
-use iam_remediation::intake::{self, KeyOrderAction, ManualPayload, Trigger};
+use iam_remediation::intake::{KeyOrderAction, ManualPayload, Trigger};
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
     Result, Run, Scope, runtime, scope,
@@ -66,12 +66,16 @@ pub async fn handle(
     now: DateTime<Utc>,
     deadline: Option<SystemTime>,
 ) -> Result<Report> {
-    let trigger = intake::parse(event, &INPUTS)?;
-    let mut run = Run::new(FUNCTION, &trigger, &settings.common, deadline);
-    match execute(deps, settings, &trigger, &mut run, now).await {
-        Ok(()) => runtime::conclude(run, &trigger, &deps.clients).await,
-        Err(error) => Err(run.abort(error)),
-    }
+    runtime::invocation(
+        FUNCTION,
+        &INPUTS,
+        &settings.common,
+        &deps.clients,
+        event,
+        deadline,
+        async |trigger, run| execute(deps, settings, trigger, run, now).await,
+    )
+    .await
 }
 
 /// Which keys an event is about.

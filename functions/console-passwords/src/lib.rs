@@ -15,7 +15,7 @@ use iam_remediation::facts::credential_report;
 use iam_remediation::facts::login_profiles::{self as profile_facts, ConsolePassword};
 use iam_remediation::facts::tags::{self, Tags};
 use iam_remediation::guard;
-use iam_remediation::intake::{self, Trigger};
+use iam_remediation::intake::Trigger;
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, PlannedAction, Principal, PrincipalKind, Report, Result,
     Run, Scope, runtime, scope,
@@ -47,12 +47,16 @@ pub async fn handle(
     now: DateTime<Utc>,
     deadline: Option<SystemTime>,
 ) -> Result<Report> {
-    let trigger = intake::parse(event, &INPUTS)?;
-    let mut run = Run::new(FUNCTION, &trigger, &settings.common, deadline);
-    match execute(clients, settings, &trigger, &mut run, now).await {
-        Ok(()) => runtime::conclude(run, &trigger, clients).await,
-        Err(error) => Err(run.abort(error)),
-    }
+    runtime::invocation(
+        FUNCTION,
+        &INPUTS,
+        &settings.common,
+        clients,
+        event,
+        deadline,
+        async |trigger, run| execute(clients, settings, trigger, run, now).await,
+    )
+    .await
 }
 
 /// The users an event is about. CloudTrail's login-profile calls name theirs; every other

@@ -21,7 +21,7 @@ use iam_remediation::facts::inline_policies::{
     self as policy_facts, AttachmentQuotas, PrincipalPolicies,
 };
 use iam_remediation::guard;
-use iam_remediation::intake::{self, ApiCall, Trigger};
+use iam_remediation::intake::{ApiCall, Trigger};
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
     Result, Run, Scope, runtime, scope,
@@ -54,12 +54,16 @@ pub async fn handle(
     now: DateTime<Utc>,
     deadline: Option<SystemTime>,
 ) -> Result<Report> {
-    let trigger = intake::parse(event, &INPUTS)?;
-    let mut run = Run::new(FUNCTION, &trigger, &settings.common, deadline);
-    match execute(clients, settings, &trigger, &mut run, now).await {
-        Ok(()) => runtime::conclude(run, &trigger, clients).await,
-        Err(error) => Err(run.abort(error)),
-    }
+    runtime::invocation(
+        FUNCTION,
+        &INPUTS,
+        &settings.common,
+        clients,
+        event,
+        deadline,
+        async |trigger, run| execute(clients, settings, trigger, run, now).await,
+    )
+    .await
 }
 
 /// Which inline policies an event is about.

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use iam_remediation::apply::password_policy as apply_policy;
 use iam_remediation::facts::password_policy::{self as policy_facts, PasswordPolicy};
-use iam_remediation::intake::{self, Trigger};
+use iam_remediation::intake::Trigger;
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, PrincipalKind, Report, Result,
     Run, runtime,
@@ -50,12 +50,16 @@ pub async fn handle(
     _now: DateTime<Utc>,
     deadline: Option<SystemTime>,
 ) -> Result<Report> {
-    let trigger = intake::parse(event, &INPUTS)?;
-    let mut run = Run::new(FUNCTION, &trigger, &settings.common, deadline);
-    match execute(clients, settings, &trigger, &mut run).await {
-        Ok(()) => runtime::conclude(run, &trigger, clients).await,
-        Err(error) => Err(run.abort(error)),
-    }
+    runtime::invocation(
+        FUNCTION,
+        &INPUTS,
+        &settings.common,
+        clients,
+        event,
+        deadline,
+        async |trigger, run| execute(clients, settings, trigger, run).await,
+    )
+    .await
 }
 
 /// What an event asks for: the account's policy, or nothing.
@@ -326,7 +330,7 @@ mod tests {
     }
 
     fn scope_of(event: Value) -> Result<Scope> {
-        scope(&intake::parse(event, &INPUTS)?)
+        scope(&iam_remediation::intake::parse(event, &INPUTS)?)
     }
 
     #[test]
