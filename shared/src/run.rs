@@ -17,7 +17,8 @@ use crate::principal::Principal;
 use crate::report::{ActionRecord, Report, Status};
 
 /// Time kept in hand before the Lambda deadline: no new change starts after it, so a run never
-/// dies half-way through one. What is left is reported and the next run picks it up.
+/// dies half-way through one. What is left is reported and the next run picks it up. A short
+/// invocation budget keeps a fifth of it instead.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 /// What applying one action came to (errors are the `Err` side).
@@ -34,6 +35,7 @@ pub struct Run {
     report: Report,
     settings: CommonSettings,
     deadline: Option<SystemTime>,
+    margin: Duration,
 }
 
 impl Run {
@@ -44,10 +46,16 @@ impl Run {
         deadline: Option<SystemTime>,
     ) -> Self {
         let dry_run = trigger.dry_run_override().unwrap_or(settings.dry_run);
+        let budget = deadline.map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
+        tracing::debug!(
+            budget_ms = budget.map(|b| b.as_millis()),
+            "invocation budget"
+        );
         Self {
             report: Report::new(function, trigger.kind(), dry_run),
             settings: settings.clone(),
             deadline,
+            margin: budget.map_or(DEADLINE_MARGIN, |budget| DEADLINE_MARGIN.min(budget / 5)),
         }
     }
 
@@ -80,7 +88,7 @@ impl Run {
         self.deadline.is_some_and(|deadline| {
             deadline
                 .duration_since(SystemTime::now())
-                .map_or(true, |left| left < DEADLINE_MARGIN)
+                .map_or(true, |left| left < self.margin)
         })
     }
 

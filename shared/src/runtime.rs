@@ -18,9 +18,20 @@ pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
-/// The invocation's deadline, from the Lambda context.
+/// The invocation's deadline, from the Lambda context. A deadline already past when the
+/// invocation starts is not one Lambda gives (local runtime emulators do): it is ignored, with a
+/// warning, rather than stopping the run before it starts.
 pub fn deadline(context: &Context) -> Option<SystemTime> {
-    (context.deadline > 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(context.deadline))
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(context.deadline);
+    if context.deadline > 0 && deadline > SystemTime::now() {
+        Some(deadline)
+    } else {
+        tracing::warn!(
+            deadline_ms = context.deadline,
+            "no usable deadline in the invocation context"
+        );
+        None
+    }
 }
 
 /// Ends a run: sends the Config rule evaluation when a custom rule invoked the function, then

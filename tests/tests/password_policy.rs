@@ -396,7 +396,10 @@ async fn dry_run_changes_nothing() {
     // No policy at all, from DRY_RUN and from the manual payload.
     for (settings, event) in [
         (settings(&[("DRY_RUN", "true")]), schedule()),
-        (settings(&[]), sample_event(FUNCTION, "manual-dry-run")),
+        (
+            settings(&[]),
+            sample_event(FUNCTION, "manual-account-dry-run"),
+        ),
     ] {
         let report = invoke(&moto, &settings, event).await.expect("report");
         assert!(report.dry_run);
@@ -416,7 +419,7 @@ async fn dry_run_changes_nothing() {
     let report = invoke(
         &moto,
         &settings(&[]),
-        sample_event(FUNCTION, "manual-dry-run"),
+        sample_event(FUNCTION, "manual-account-dry-run"),
     )
     .await
     .expect("report");
