@@ -60,8 +60,10 @@ where
     F: Fn(Value, DateTime<Utc>, Option<SystemTime>) -> Fut,
     Fut: Future<Output = Result<Report>>,
 {
+    // Boxed: the handler's future is deep (pipeline stages within stages), and without the box
+    // the compiler computes its layout inside the runtime's own and can hit its depth limit.
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        handler(event.payload, Utc::now(), deadline(&event.context))
+        Box::pin(handler(event.payload, Utc::now(), deadline(&event.context)))
     }))
     .await
 }
