@@ -59,6 +59,9 @@ pub struct Report {
     pub examined: usize,
     pub actions: Vec<ActionRecord>,
     pub errors: Vec<String>,
+    /// What the run left for the next one (a sweep cut short by its deadline); absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -70,6 +73,7 @@ impl Report {
             examined: 0,
             actions: Vec::new(),
             errors: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

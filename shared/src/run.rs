@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Utc};
+
 use crate::config::CommonSettings;
 use crate::error::{Error, Result};
 use crate::guard::{self, Protection, Verdict};
@@ -36,6 +38,9 @@ pub struct Run {
     settings: CommonSettings,
     deadline: Option<SystemTime>,
     margin: Duration,
+    /// The slowest read or change so far: the time kept in hand is never less than one and a
+    /// half of it, so a slow API cannot carry a change past the deadline.
+    slowest: Duration,
 }
 
 impl Run {
@@ -56,6 +61,7 @@ impl Run {
             settings: settings.clone(),
             deadline,
             margin: budget.map_or(DEADLINE_MARGIN, |budget| DEADLINE_MARGIN.min(budget / 5)),
+            slowest: Duration::ZERO,
         }
     }
 
@@ -83,13 +89,42 @@ impl Run {
         self.report.errors.push(message);
     }
 
-    /// True when the deadline is too close to start another change.
-    pub fn out_of_time(&self) -> bool {
+    /// Time to keep in hand before the deadline.
+    fn in_hand(&self) -> Duration {
+        self.margin.max(self.slowest.mul_f64(1.5))
+    }
+
+    fn time_left_below(&self, threshold: Duration) -> bool {
         self.deadline.is_some_and(|deadline| {
             deadline
                 .duration_since(SystemTime::now())
-                .map_or(true, |left| left < self.margin)
+                .map_or(true, |left| left < threshold)
         })
+    }
+
+    /// True when the deadline is too close to start another change.
+    pub fn out_of_time(&self) -> bool {
+        self.time_left_below(self.in_hand())
+    }
+
+    /// True when a sweep should stop reading the account to leave time for its changes (twice
+    /// what is kept in hand for the changes themselves).
+    pub fn out_of_reading_time(&self) -> bool {
+        self.time_left_below(self.in_hand() * 2)
+    }
+
+    /// Notes how long a read or a change took.
+    pub fn observe(&mut self, took: Duration) {
+        self.slowest = self.slowest.max(took);
+    }
+
+    /// Records that a sweep stopped reading with `left` candidates unread.
+    pub fn stopped_reading(&mut self, left: usize) {
+        let note = format!(
+            "stopped reading before the Lambda timeout: {left} candidates left for the next run"
+        );
+        tracing::warn!(%note, "sweep cut short");
+        self.report.notes.push(note);
     }
 
     /// Applies exemptions, `MAX_ACTIONS` and dry run to the plan. Returns the actions to apply:
@@ -159,7 +194,9 @@ impl Run {
                 self.report.actions.push(record);
                 continue;
             }
+            let started = std::time::Instant::now();
             let result = apply_one(&action).await;
+            self.observe(started.elapsed());
             self.record(&action, result);
         }
     }
@@ -219,5 +256,15 @@ impl Run {
         let report = serde_json::to_string(&self.report).unwrap_or_default();
         tracing::info!(report = %report, "report");
         metrics::emit(&self.report);
+    }
+}
+
+/// Puts a sweep's candidates in reading order: rotated by the clock (a new start every minute), so
+/// that sweeps cut short by their deadline start elsewhere each time and every candidate is
+/// reached, even behind a run of exempt ones that are never fixed.
+pub fn reading_order<T>(candidates: &mut [T], now: DateTime<Utc>) {
+    if !candidates.is_empty() {
+        let start = usize::try_from(now.timestamp() / 60).unwrap_or_default() % candidates.len();
+        candidates.rotate_left(start);
     }
 }

@@ -9,7 +9,12 @@ closes them from the outside, so that product code never needs a test mode:
   what was sent, readable at ``GET /_test/evaluations``;
 * fault injection: ``POST /_test/faults`` makes the next N calls of an API action fail with a
   chosen HTTP status and AWS error code (throttling, 500s, AccessDenied, a call that fails
-  half-way through a change);
+  half-way through a change); a few codes are not AWS errors but network faults:
+  ``DropConnection`` closes the connection without an answer (nothing done),
+  ``DropConnectionAfter`` does the call and then closes the connection (done, answer lost),
+  ``Delay`` waits ``delay_seconds`` and then does the call and answers (a slow server), and
+  ``DelayAnswer`` does the call at once and answers ``delay_seconds`` later (done, answer late),
+  so that a client's attempt timeout fires;
 * call counting: ``GET /_test/calls`` returns how many calls of each action were made, which is
   how the tests and the benchmark count the IAM calls of a sweep;
 * secrets issued: every SecretAccessKey that CreateAccessKey returned is kept, readable at
@@ -29,8 +34,11 @@ import io
 import json
 import os
 import re
+import socket
+import struct
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
@@ -78,8 +86,12 @@ class TestBed:
             self.calls[action] += 1
             fault = self._take_fault(action)
         if fault is not None:
+            if fault["code"] in self.NETWORK_FAULTS:
+                return self._network_fault(fault, environ, start_response, action, body)
             return self._fail(fault, environ, start_response)
+        return self._forward(environ, start_response, action, body)
 
+    def _forward(self, environ, start_response, action: str, body: bytes):
         if action == "config:PutEvaluations":
             request = json.loads(body or b"{}")
             with self.lock:
@@ -126,10 +138,6 @@ class TestBed:
         return None
 
     def _fail(self, fault, environ, start_response):
-        if fault["code"] == "DropConnection":
-            # The closest WSGI gets to a dropped connection: an empty reply the client cannot parse.
-            start_response("502 Bad Gateway", [("Content-Length", "0"), ("Connection", "close")])
-            return [b""]
         if environ.get("HTTP_X_AMZ_TARGET"):
             return self._json(
                 start_response,
@@ -147,6 +155,45 @@ class TestBed:
             [("Content-Type", "text/xml"), ("Content-Length", str(len(xml)))],
         )
         return [xml]
+
+    # -- network faults: a dropped connection, a slow server, a late answer ---------------
+    NETWORK_FAULTS = ("DropConnection", "DropConnectionAfter", "Delay", "DelayAnswer")
+
+    def _network_fault(self, fault, environ, start_response, action: str, body: bytes):
+        code = fault["code"]
+        if code == "DropConnection":
+            self._drop(environ)
+        if code == "Delay":
+            time.sleep(fault["delay_seconds"])
+            return self._forward(environ, start_response, action, body)
+        # The call is done now; its answer is lost or late.
+        answer: dict = {}
+
+        def hold(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: answer.setdefault("written", []).append(data)
+
+        chunks = list(self._forward(environ, hold, action, body))
+        data = b"".join(answer.get("written", []) + chunks)
+        if code == "DropConnectionAfter":
+            self._drop(environ)
+        time.sleep(fault["delay_seconds"])
+        headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
+        start_response(answer["status"], headers + [("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    def _drop(environ):
+        """Closes the client's connection without an answer, as a dying peer or proxy does."""
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        # werkzeug treats this as a connection the client dropped: nothing more is written.
+        raise ConnectionAbortedError("connection dropped by the test bed")
 
     @staticmethod
     def _json(start_response, status: int, payload) -> list[bytes]:
@@ -204,6 +251,7 @@ class TestBed:
                         "message": request.get("message", "injected by the test bed"),
                         "remaining": int(request.get("count", 1)),
                         "skip": int(request.get("skip", 0)),
+                        "delay_seconds": float(request.get("delay_seconds", 0)),
                     }
                 )
             return {"ok": True}
@@ -227,7 +275,47 @@ class TestBed:
         if path == "/_test/evaluations" and method == "GET":
             with self.lock:
                 return list(self.evaluations)
+        if path == "/_test/seed-users" and method == "POST":
+            return self._seed_users(request.get("users", []))
         raise KeyError(f"{method} {path}")
+
+    def _seed_users(self, users: list[dict]) -> dict:
+        """Bulk seeding for the benchmark (``POST /_test/seed-users``): creates many users, each
+        with its timestamps, tags, access keys, console password and inline policies, straight in
+        moto's backend, as thousands of API calls would but in a second. Each user is
+        ``{"user_name", "create_date"?, "path"?, "tags"?: {key: value}, "password"?: str,
+        "password_last_used"?, "access_keys"?: [{"create_date"?, "last_used"?, "status"?}],
+        "inline_policies"?: {name: document}}``; the answer names each user's new key IDs."""
+        backend = _iam()
+        created: dict[str, list[str]] = {}
+        for spec in users:
+            name = spec["user_name"]
+            tags = [{"Key": k, "Value": v} for k, v in (spec.get("tags") or {}).items()]
+            user = backend.create_user("us-east-1", name, spec.get("path", "/"), tags)
+            if spec.get("create_date"):
+                user.create_date = _parse_time(spec["create_date"])
+            if spec.get("password"):
+                backend.create_login_profile(name, spec["password"])
+            if spec.get("password_last_used"):
+                user.password_last_used = _parse_time(spec["password_last_used"])
+            for policy_name, document in (spec.get("inline_policies") or {}).items():
+                backend.put_user_policy(name, policy_name, document)
+            key_ids = []
+            for key_spec in spec.get("access_keys") or []:
+                key = backend.create_access_key(name, status=key_spec.get("status", "Active"))
+                with self.lock:
+                    self.issued_secrets.append(key.secret_access_key)
+                if key_spec.get("create_date"):
+                    key.create_date = _parse_time(key_spec["create_date"])
+                if key_spec.get("last_used"):
+                    key.last_used = AccessKeyLastUsed(
+                        timestamp=_parse_time(key_spec["last_used"]),
+                        service=key_spec.get("service", "iam"),
+                        region=key_spec.get("region", "us-east-1"),
+                    )
+                key_ids.append(key.access_key_id)
+            created[name] = key_ids
+        return {"created": len(created), "access_keys": created}
 
 
 def main() -> None:

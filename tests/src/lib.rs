@@ -423,3 +423,52 @@ async fn user_state(iam: &aws_sdk_iam::Client, name: &str) -> Value {
         .collect();
     json!({"keys": keys, "tags": tags, "login_profile": login_profile, "inline": inline, "attached": attached})
 }
+
+/// A network fault the test bed can put on a call (see `tests/moto/server.py`), as opposed to an
+/// AWS error answer ([`Moto::inject_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkFault {
+    /// The connection is closed without an answer; the call is not done.
+    Drop,
+    /// The call is done, then the connection is closed without an answer (the answer is lost).
+    DropAfter,
+    /// The server waits this long, then does the call and answers (a slow server).
+    Delay(std::time::Duration),
+    /// The call is done at once and answered this much later (done, the answer late).
+    DelayAnswer(std::time::Duration),
+}
+
+impl Moto {
+    /// Puts `fault` on the next `count` calls of `action` (`iam:UpdateAccessKey`), after letting
+    /// `skip` calls through.
+    pub fn inject_network_fault(&self, action: &str, fault: NetworkFault, count: u32, skip: u32) {
+        let (code, delay) = match fault {
+            NetworkFault::Drop => ("DropConnection", 0.0),
+            NetworkFault::DropAfter => ("DropConnectionAfter", 0.0),
+            NetworkFault::Delay(delay) => ("Delay", delay.as_secs_f64()),
+            NetworkFault::DelayAnswer(delay) => ("DelayAnswer", delay.as_secs_f64()),
+        };
+        self.control(
+            "POST",
+            "/_test/faults",
+            Some(json!({"action": action, "code": code, "count": count, "skip": skip, "delay_seconds": delay})),
+        );
+    }
+
+    /// Removes every fault not yet used.
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "/_test/faults", None);
+    }
+
+    /// [`Moto::sdk_config`] with these timeouts (for example a short operation attempt timeout,
+    /// so that a slow answer makes the SDK give up on the attempt and retry).
+    pub fn sdk_config_with_timeouts(
+        &self,
+        timeouts: aws_smithy_types::timeout::TimeoutConfig,
+    ) -> SdkConfig {
+        self.sdk_config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .build()
+    }
+}

@@ -838,11 +838,13 @@ async fn a_user_that_cannot_be_read_fails_the_run_but_not_the_others() {
         summary.contains("GetLoginProfile failed: AccessDenied"),
         "{summary}"
     );
+    // Sweeps read their candidates in an order rotated by the clock: either user may be the one
+    // that could not be read.
     let remaining = [has_password(&iam, "a").await, has_password(&iam, "b").await];
     assert_eq!(
-        remaining,
-        [true, false],
-        "the unread user is kept, the other is done"
+        remaining.iter().filter(|&&left| left).count(),
+        1,
+        "the unread user is kept, the other is done: {remaining:?}"
     );
 }
 

@@ -20,7 +20,7 @@ use iam_remediation::guard;
 use iam_remediation::intake::{KeyOrderAction, ManualPayload, Trigger};
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
-    Result, Run, Scope, runtime, scope,
+    Result, Run, Scope, run, runtime, scope,
 };
 use serde_json::Value;
 
@@ -241,11 +241,20 @@ async fn execute(
         KeyScope::Account => {
             let report = credential_report::fetch(iam).await?;
             run.add_examined(report.len());
-            for row in report
+            let mut candidates: Vec<_> = report
                 .iter()
                 .filter(|row| rule::is_candidate(row, settings, now))
-            {
-                match gather(deps, &row.user, settings, now).await {
+                .collect();
+            run::reading_order(&mut candidates, now);
+            for (read, row) in candidates.iter().enumerate() {
+                if run.out_of_reading_time() {
+                    run.stopped_reading(candidates.len() - read);
+                    break;
+                }
+                let started = std::time::Instant::now();
+                let read = gather(deps, &row.user, settings, now).await;
+                run.observe(started.elapsed());
+                match read {
                     Ok(user) => {
                         planned.extend(rule::plan(&user.keys, settings, now));
                         gathered.push(user);
@@ -337,8 +346,15 @@ async fn apply(
     let iam = &deps.clients.iam;
     let user = &action.principal.name;
     match &action.order {
-        KeyOrder::Deactivate { key_id } | KeyOrder::RetireRotated { key_id, .. } => {
-            apply_keys::deactivate(iam, user, key_id, now).await
+        KeyOrder::Deactivate { key_id } => {
+            apply_keys::deactivate(iam, user, key_id, now, None).await
+        }
+        KeyOrder::RetireRotated {
+            key_id,
+            replacement,
+        } => {
+            let rotation = KeyRecord::ReplacedBy(replacement.clone());
+            apply_keys::deactivate(iam, user, key_id, now, Some(&rotation)).await
         }
         KeyOrder::Delete { key_id, has_record } => {
             apply_keys::delete(iam, user, key_id, *has_record).await

@@ -18,7 +18,7 @@ use iam_remediation::guard;
 use iam_remediation::intake::Trigger;
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, PlannedAction, Principal, PrincipalKind, Report, Result,
-    Run, Scope, runtime, scope,
+    Run, Scope, run, runtime, scope,
 };
 use serde_json::Value;
 
@@ -127,11 +127,20 @@ async fn execute(
         Scope::Account => {
             let report = credential_report::fetch(iam).await?;
             run.add_examined(report.len());
-            for row in report
+            let mut candidates: Vec<_> = report
                 .iter()
                 .filter(|row| rule::is_candidate(row, settings, now))
-            {
-                match evaluate(iam, &row.user, settings, now).await {
+                .collect();
+            run::reading_order(&mut candidates, now);
+            for (read, row) in candidates.iter().enumerate() {
+                if run.out_of_reading_time() {
+                    run.stopped_reading(candidates.len() - read);
+                    break;
+                }
+                let started = std::time::Instant::now();
+                let read = evaluate(iam, &row.user, settings, now).await;
+                run.observe(started.elapsed());
+                match read {
                     Ok(finding) => findings.extend(finding),
                     // Deleted since the report was made: nothing left to fix.
                     Err(Error::NotFound { .. }) => {}

@@ -9,30 +9,37 @@ use crate::facts::access_keys::{KeyRecord, record_tag_key};
 use crate::run::Outcome;
 
 /// Deactivates one key and records when, so the quiet-period rule may delete it later.
-/// The record is written after the change: a record always means this system deactivated it.
+///
+/// The record is written first: a key this system turned off always carries its record, even
+/// when the run dies right after (a record on a key that is still active deletes nothing). If
+/// the deactivation then fails, the record is put back as it was (`previous`), so it never
+/// claims a deactivation that did not happen.
 pub async fn deactivate(
     iam: &Client,
     user: &str,
     key_id: &str,
     now: DateTime<Utc>,
+    previous: Option<&KeyRecord>,
 ) -> Result<Outcome> {
-    iam.update_access_key()
+    write_record(iam, user, key_id, &KeyRecord::Deactivated(now)).await?;
+    let deactivated = iam
+        .update_access_key()
         .user_name(user)
         .access_key_id(key_id)
         .status(StatusType::Inactive)
         .send()
         .await
-        .map_err(|e| Error::aws("UpdateAccessKey", &e))?;
-    write_record(iam, user, key_id, &KeyRecord::Deactivated(now))
-        .await
-        .map_err(|error| Error::Aws {
-            operation: "TagUser",
-            code: error.aws_code().unwrap_or("Unknown").to_owned(),
-            message: format!(
-                "key {key_id} was deactivated, but its deactivation record could not be \
-                     written, so it will not be deleted automatically: {error}"
-            ),
-        })?;
+        .map_err(|e| Error::aws("UpdateAccessKey", &e));
+    if let Err(error) = deactivated {
+        let restored = match previous {
+            Some(record) => write_record(iam, user, key_id, record).await,
+            None => forget_record(iam, user, key_id).await,
+        };
+        if let Err(restore_error) = restored {
+            tracing::warn!(%user, %key_id, error = %restore_error, "the key record could not be restored");
+        }
+        return Err(error);
+    }
     Ok(Outcome::Applied)
 }
 
@@ -59,12 +66,19 @@ pub async fn write_record(
 
 /// Deletes one key and then its record.
 pub async fn delete(iam: &Client, user: &str, key_id: &str, has_record: bool) -> Result<Outcome> {
-    iam.delete_access_key()
+    let deleted = iam
+        .delete_access_key()
         .user_name(user)
         .access_key_id(key_id)
         .send()
         .await
-        .map_err(|e| Error::aws("DeleteAccessKey", &e))?;
+        .map_err(|e| Error::aws("DeleteAccessKey", &e));
+    match deleted {
+        // Gone already: a retried call whose first answer was lost, or another run. Either way
+        // the key is deleted, and its record must go with it.
+        Err(error) if !error.is_no_such_entity() => return Err(error),
+        _ => {}
+    }
     if has_record {
         forget_record(iam, user, key_id).await?;
     }

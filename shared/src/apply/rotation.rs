@@ -64,21 +64,9 @@ pub async fn create_and_store(
     secret_name: &str,
     kms_key_id: Option<&str>,
 ) -> Result<RotationOutcome> {
-    let created = match iam.create_access_key().user_name(user).send().await {
-        Ok(output) => output.access_key.ok_or_else(|| Error::Aws {
-            operation: "CreateAccessKey",
-            code: "EmptyResponse".into(),
-            message: "no key in the response".into(),
-        })?,
-        Err(e) => {
-            let error = Error::aws("CreateAccessKey", &e);
-            if error.aws_code() == Some("LimitExceeded") {
-                return Ok(RotationOutcome::NoRoom(format!(
-                    "no room for a new key: {user} already has two ({error})"
-                )));
-            }
-            return Err(error);
-        }
+    let created = match create_key_once(iam, user).await? {
+        Ok(created) => created,
+        Err(no_room) => return Ok(RotationOutcome::NoRoom(no_room)),
     };
     let stored = StoredKey {
         access_key_id: created.access_key_id.clone(),
@@ -124,6 +112,95 @@ pub async fn create_and_store(
             })
         }
     }
+}
+
+/// Creates one key, sent so that a lost answer can never leave a second key behind: the SDK's
+/// retries are off for this call (a retry after a lost answer would create another key, or find
+/// no room and leave the first one orphaned), throttling, which creates nothing, is retried
+/// here, and after a lost answer a key created meanwhile that nobody holds is deleted.
+/// `Ok(Err(reason))` when the user has no room for a new key.
+async fn create_key_once(
+    iam: &IamClient,
+    user: &str,
+) -> Result<std::result::Result<aws_sdk_iam::types::AccessKey, String>> {
+    let mut pause = std::time::Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        let sent_at = Utc::now();
+        let answer = iam
+            .create_access_key()
+            .user_name(user)
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_smithy_types::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        let e = match answer {
+            Ok(output) => {
+                return output.access_key.map(Ok).ok_or_else(|| Error::Aws {
+                    operation: "CreateAccessKey",
+                    code: "EmptyResponse".into(),
+                    message: "no key in the response".into(),
+                });
+            }
+            Err(e) => e,
+        };
+        let error = Error::aws("CreateAccessKey", &e);
+        match error.aws_code() {
+            Some("LimitExceeded") => {
+                return Ok(Err(format!(
+                    "no room for a new key: {user} already has two ({error})"
+                )));
+            }
+            Some("Throttling") if attempt < 4 => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            _ if e.as_service_error().is_none() => {
+                let orphans = delete_keys_created_since(iam, user, sent_at).await?;
+                let message = if orphans.is_empty() {
+                    format!("no answer ({error}); no key was created, the old key is unchanged")
+                } else {
+                    format!(
+                        "the answer was lost ({error}); the key it created ({}) was deleted and \
+                         the old key is unchanged",
+                        orphans.join(", ")
+                    )
+                };
+                return Err(Error::Aws {
+                    operation: "CreateAccessKey",
+                    code: "AnswerLost".into(),
+                    message,
+                });
+            }
+            _ => return Err(error),
+        }
+    }
+}
+
+/// Deletes the user's keys created since `since` (less a few seconds of clock skew): keys a
+/// lost CreateAccessKey answer left behind. Returns their IDs.
+async fn delete_keys_created_since(
+    iam: &IamClient,
+    user: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let cutoff = since - chrono::Duration::seconds(5);
+    let keys = crate::facts::access_keys::list_keys(iam, user).await?;
+    let mut deleted = Vec::new();
+    for key in keys.into_iter().filter(|k| k.created >= cutoff) {
+        iam.delete_access_key()
+            .user_name(user)
+            .access_key_id(&key.id)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DeleteAccessKey", &e))?;
+        deleted.push(key.id);
+    }
+    Ok(deleted)
 }
 
 /// Writes the key as a new version of the secret and reads that version back.
