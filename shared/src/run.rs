@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::CommonSettings;
 use crate::error::{Error, Result};
+use crate::facts::ReportUser;
 use crate::guard::{self, Protection, Verdict};
 use crate::intake::Trigger;
 use crate::metrics;
@@ -125,6 +126,40 @@ impl Run {
         );
         tracing::warn!(%note, "sweep cut short");
         self.report.notes.push(note);
+    }
+
+    /// A credential-report sweep's live reads: each candidate row (a user the report says may
+    /// need fixing) is read with `read`, one at a time, in [`reading_order`], until the deadline
+    /// says to stop reading. A user deleted since the report is skipped; a user that cannot be
+    /// read is an error of the run that does not stop the others.
+    pub async fn read_candidates<'r, T>(
+        &mut self,
+        report: &'r [ReportUser],
+        is_candidate: impl Fn(&ReportUser) -> bool,
+        now: DateTime<Utc>,
+        mut read: impl AsyncFnMut(&'r ReportUser) -> Result<T>,
+    ) -> Vec<T> {
+        self.add_examined(report.len());
+        let mut candidates: Vec<&ReportUser> =
+            report.iter().filter(|row| is_candidate(row)).collect();
+        reading_order(&mut candidates, now);
+        let mut facts = Vec::with_capacity(candidates.len());
+        for (index, row) in candidates.iter().enumerate() {
+            if self.out_of_reading_time() {
+                self.stopped_reading(candidates.len() - index);
+                break;
+            }
+            let started = std::time::Instant::now();
+            let result = read(row).await;
+            self.observe(started.elapsed());
+            match result {
+                Ok(value) => facts.push(value),
+                // Deleted since the report was made: nothing left to fix.
+                Err(Error::NotFound { .. }) => {}
+                Err(error) => self.add_error(format!("user {}: {error}", row.user)),
+            }
+        }
+        facts
     }
 
     /// Applies exemptions, `MAX_ACTIONS` and dry run to the plan. Returns the actions to apply:

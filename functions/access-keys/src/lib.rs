@@ -20,7 +20,7 @@ use iam_remediation::guard;
 use iam_remediation::intake::{KeyOrderAction, ManualPayload, Trigger};
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
-    Result, Run, Scope, run, runtime, scope,
+    Result, Run, Scope, runtime, scope,
 };
 use serde_json::Value;
 
@@ -240,29 +240,15 @@ async fn execute(
         }
         KeyScope::Account => {
             let report = credential_report::fetch(iam).await?;
-            run.add_examined(report.len());
-            let mut candidates: Vec<_> = report
-                .iter()
-                .filter(|row| rule::is_candidate(row, settings, now))
-                .collect();
-            run::reading_order(&mut candidates, now);
-            for (read, row) in candidates.iter().enumerate() {
-                if run.out_of_reading_time() {
-                    run.stopped_reading(candidates.len() - read);
-                    break;
-                }
-                let started = std::time::Instant::now();
-                let read = gather(deps, &row.user, settings, now).await;
-                run.observe(started.elapsed());
-                match read {
-                    Ok(user) => {
-                        planned.extend(rule::plan(&user.keys, settings, now));
-                        gathered.push(user);
-                    }
-                    // Deleted since the report was made: nothing left to fix.
-                    Err(Error::NotFound { .. }) => {}
-                    Err(error) => run.add_error(format!("user {}: {error}", row.user)),
-                }
+            let is_candidate = |row: &ReportUser| rule::is_candidate(row, settings, now);
+            let users = run
+                .read_candidates(&report, is_candidate, now, async |row| {
+                    gather(deps, &row.user, settings, now).await
+                })
+                .await;
+            for user in users {
+                planned.extend(rule::plan(&user.keys, settings, now));
+                gathered.push(user);
             }
         }
         KeyScope::Users(users) => {

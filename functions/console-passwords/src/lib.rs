@@ -11,14 +11,14 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use iam_remediation::apply::login_profiles as apply_profiles;
-use iam_remediation::facts::credential_report;
+use iam_remediation::facts::credential_report::{self, ReportUser};
 use iam_remediation::facts::login_profiles::{self as profile_facts, ConsolePassword};
 use iam_remediation::facts::tags::{self, Tags};
 use iam_remediation::guard;
 use iam_remediation::intake::Trigger;
 use iam_remediation::{
     Clients, Error, Inputs, ManualFields, PlannedAction, Principal, PrincipalKind, Report, Result,
-    Run, Scope, run, runtime, scope,
+    Run, Scope, runtime, scope,
 };
 use serde_json::Value;
 
@@ -126,27 +126,13 @@ async fn execute(
         }
         Scope::Account => {
             let report = credential_report::fetch(iam).await?;
-            run.add_examined(report.len());
-            let mut candidates: Vec<_> = report
-                .iter()
-                .filter(|row| rule::is_candidate(row, settings, now))
-                .collect();
-            run::reading_order(&mut candidates, now);
-            for (read, row) in candidates.iter().enumerate() {
-                if run.out_of_reading_time() {
-                    run.stopped_reading(candidates.len() - read);
-                    break;
-                }
-                let started = std::time::Instant::now();
-                let read = evaluate(iam, &row.user, settings, now).await;
-                run.observe(started.elapsed());
-                match read {
-                    Ok(finding) => findings.extend(finding),
-                    // Deleted since the report was made: nothing left to fix.
-                    Err(Error::NotFound { .. }) => {}
-                    Err(error) => run.add_error(format!("user {}: {error}", row.user)),
-                }
-            }
+            let is_candidate = |row: &ReportUser| rule::is_candidate(row, settings, now);
+            let read = run
+                .read_candidates(&report, is_candidate, now, async |row| {
+                    evaluate(iam, &row.user, settings, now).await
+                })
+                .await;
+            findings.extend(read.into_iter().flatten());
         }
         Scope::Principals(users) => {
             // Every named user is read before anything changes: a missing one stops the run.
