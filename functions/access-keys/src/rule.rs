@@ -234,9 +234,15 @@ fn deactivate(principal: Principal, key: &KeyFacts, reason: String) -> PlannedAc
     )
 }
 
-/// True when the rule needs the key's last use (an active key the age rule does not settle).
+/// True when the rule needs the key's last use: an active key old enough for the unused rule
+/// that the age rule does not already settle.
 pub fn needs_last_use(key: &KeyFacts, settings: &Settings, now: DateTime<Utc>) -> bool {
-    key.active && now - key.created <= Duration::days(i64::from(settings.max_key_age_days))
+    let age = now - key.created;
+    // A key younger than the unused limit cannot have been unused that long (unused time counts
+    // from creation), and one older than the age limit is settled by the age rule.
+    key.active
+        && age > Duration::days(i64::from(settings.max_key_unused_days))
+        && age <= Duration::days(i64::from(settings.max_key_age_days))
 }
 
 /// An exposed key (AWS Health): deactivated at once, whatever its age or exemption. In rotate
@@ -681,13 +687,17 @@ mod tests {
 
     #[test]
     fn last_use_is_read_only_where_the_rule_needs_it() {
-        let s = settings(&[]);
-        assert!(needs_last_use(&active("YOUNG", 10, None), &s, now()));
+        let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
+        assert!(needs_last_use(&active("MIDDLE", 45, None), &s, now()));
+        assert!(
+            !needs_last_use(&active("YOUNG", 10, None), &s, now()),
+            "younger than the unused limit: cannot be unused that long"
+        );
         assert!(
             !needs_last_use(&active("OLD", 200, None), &s, now()),
             "the age rule settles it"
         );
-        assert!(!needs_last_use(&inactive("OFF", 10), &s, now()));
+        assert!(!needs_last_use(&inactive("OFF", 45), &s, now()));
     }
 
     #[test]
