@@ -219,6 +219,21 @@ impl Run {
         approved: Vec<PlannedAction<O>>,
         mut apply_one: impl AsyncFnMut(&PlannedAction<O>) -> Result<Outcome>,
     ) {
+        self.apply_replanning(approved, async |action| {
+            let result = apply_one(&action).await;
+            (action, result)
+        })
+        .await;
+    }
+
+    /// [`Run::apply`] for a function that re-plans each action from live state right before the
+    /// change: `apply_one` returns the action as carried out (its reason and undo record), which
+    /// is what the report records.
+    pub async fn apply_replanning<O>(
+        &mut self,
+        approved: Vec<PlannedAction<O>>,
+        mut apply_one: impl AsyncFnMut(PlannedAction<O>) -> (PlannedAction<O>, Result<Outcome>),
+    ) {
         for action in approved {
             if self.out_of_time() {
                 let mut record = ActionRecord::from_plan(&action, Status::Skipped);
@@ -230,13 +245,13 @@ impl Run {
                 continue;
             }
             let started = std::time::Instant::now();
-            let result = apply_one(&action).await;
+            let (done, result) = apply_one(action).await;
             self.observe(started.elapsed());
-            self.record(&action, result);
+            self.record(&done, result);
         }
     }
 
-    /// Records the outcome of one action applied outside [`Run::apply`].
+    /// Records the outcome of one action.
     pub fn record<O>(&mut self, action: &PlannedAction<O>, result: Result<Outcome>) {
         let mut record = ActionRecord::from_plan(action, Status::Applied);
         match result {

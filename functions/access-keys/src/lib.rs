@@ -377,14 +377,3 @@ async fn apply(
         }
     }
 }
-
-/// Re-exported for the benchmark and tests: the report rows a sweep looks at closely.
-pub fn sweep_candidates<'a>(
-    report: &'a [ReportUser],
-    settings: &'a Settings,
-    now: DateTime<Utc>,
-) -> impl Iterator<Item = &'a ReportUser> {
-    report
-        .iter()
-        .filter(move |row| rule::is_candidate(row, settings, now))
-}

@@ -141,20 +141,10 @@ async fn execute(
     // EXEMPT_PRINCIPALS, and the identity the function runs as is a user or role, never the
     // account. MAX_ACTIONS and dry run still apply.
     let approved = run.review(planned, &HashMap::new())?;
-    for action in approved {
-        if run.out_of_time() {
-            run.record(
-                &action,
-                Ok(Outcome::Skipped(
-                    "stopped before the Lambda timeout; the next run continues".into(),
-                )),
-            );
-            continue;
-        }
-        // Recorded as carried out: re-planned from the live policy when it changed.
-        let (done, result) = tighten(&clients.iam, &settings.floor, action).await;
-        run.record(&done, result);
-    }
+    run.apply_replanning(approved, async |action| {
+        tighten(&clients.iam, &settings.floor, action).await
+    })
+    .await;
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::facts::to_utc;
 
 /// A secret access key. Deliberately not `Display`; `Debug` shows nothing of it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,9 +73,11 @@ pub async fn create_and_store(
         access_key_id: created.access_key_id.clone(),
         secret_access_key: SecretAccessKey(created.secret_access_key.clone()),
         user_name: user.to_owned(),
+        // Informational for consumers: "now" is close enough if IAM's answer lacks it, and an
+        // error here would strand the key just created.
         create_date: created
             .create_date
-            .and_then(to_chrono)
+            .and_then(|time| to_utc("CreateAccessKey", time).ok())
             .unwrap_or_else(Utc::now)
             .to_rfc3339_opts(SecondsFormat::Secs, true),
     };
@@ -268,10 +271,6 @@ async fn store_and_verify(
         });
     }
     Ok(version_id)
-}
-
-fn to_chrono(time: aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(time.to_millis().ok()?)
 }
 
 /// Reads the key ID stored in the user's secret (AWSCURRENT), if the secret exists. Used to

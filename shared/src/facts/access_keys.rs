@@ -7,6 +7,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::StatusType;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::to_utc;
 use crate::error::{Error, Result};
 
 /// Tag key prefix of a key record: `iam-remediation:key:<AccessKeyId>`. This system keeps what it
@@ -76,10 +77,6 @@ pub struct KeyFacts {
     pub last_used: Option<Option<DateTime<Utc>>>,
 }
 
-fn to_chrono(time: aws_smithy_types::DateTime) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(time.to_millis().unwrap_or_default()).unwrap_or_default()
-}
-
 /// The user's access keys, live (ListAccessKeys; a user has at most two).
 pub async fn list_keys(iam: &Client, user: &str) -> Result<Vec<KeyFacts>> {
     let output = iam
@@ -88,18 +85,23 @@ pub async fn list_keys(iam: &Client, user: &str) -> Result<Vec<KeyFacts>> {
         .send()
         .await
         .map_err(|e| Error::aws("ListAccessKeys", &e))?;
-    Ok(output
+    output
         .access_key_metadata
         .into_iter()
-        .filter_map(|key| {
-            Some(KeyFacts {
-                id: key.access_key_id?,
+        .map(|key| {
+            let incomplete = || Error::Aws {
+                operation: "ListAccessKeys",
+                code: "InvalidResponse".to_owned(),
+                message: format!("a key of {user} without its ID or creation date"),
+            };
+            Ok(KeyFacts {
+                id: key.access_key_id.ok_or_else(incomplete)?,
                 active: key.status == Some(StatusType::Active),
-                created: key.create_date.map(to_chrono)?,
+                created: to_utc("ListAccessKeys", key.create_date.ok_or_else(incomplete)?)?,
                 last_used: None,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Who owns a key and when it was last used (GetAccessKeyLastUsed).
@@ -136,7 +138,8 @@ pub async fn last_use(iam: &Client, key_id: &str) -> Result<KeyLastUse> {
         last_used: output
             .access_key_last_used
             .and_then(|used| used.last_used_date)
-            .map(to_chrono),
+            .map(|time| to_utc("GetAccessKeyLastUsed", time))
+            .transpose()?,
     })
 }
 

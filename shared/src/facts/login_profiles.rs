@@ -4,6 +4,7 @@
 use aws_sdk_iam::Client;
 use chrono::{DateTime, Utc};
 
+use super::to_utc;
 use crate::error::{Error, Result};
 
 /// A user's console password (login profile) as IAM reports it now.
@@ -15,16 +16,6 @@ pub struct ConsolePassword {
     /// The user's `PasswordLastUsed` (`GetUser`): `None` when the password was never used (since
     /// IAM began tracking it in October 2014).
     pub last_used: Option<DateTime<Utc>>,
-}
-
-/// A time from an IAM answer. A time chrono cannot hold is an error, never a default: a made-up
-/// date could make a password look unused.
-fn to_utc(operation: &'static str, time: aws_smithy_types::DateTime) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp(time.secs(), time.subsec_nanos()).ok_or_else(|| Error::Aws {
-        operation,
-        code: "InvalidResponse".to_owned(),
-        message: format!("time {time} is out of range"),
-    })
 }
 
 /// The user's `PasswordLastUsed` (`GetUser`). Errors keep AWS's code, so a missing user is
