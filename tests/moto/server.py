@@ -21,7 +21,17 @@ closes them from the outside, so that product code never needs a test mode:
   ``GET /_test/issued-secrets``, so a test can search the logs for every secret ever issued,
   including those of keys deleted since;
 * signature checks: ``POST /_test/enforce-auth`` turns moto's request authentication on or off,
-  so a test can prove that a stored secret really signs a request.
+  so a test can prove that a stored secret really signs a request;
+* real-AWS rules moto lacks, always on (see ``_teach_moto_aws_rules``): IAM user and role tag keys
+  are case-insensitive (a ``TagUser`` with ``Department`` replaces ``department``) and a user or
+  role holds at most 50 tags (``LimitExceeded``); Secrets Manager refuses a secret name with
+  characters other than ASCII letters, digits and ``/_+=.@-`` (``ValidationException``), and
+  GetSecretValue without a stage follows AWSCURRENT when UpdateSecretVersionStage moves it;
+* side effects after a call (a race with someone else): ``POST /_test/after`` runs an action
+  (set a key's status, inject a fault) right after the Nth next call of an API action was done,
+  before its answer goes back; ``DELETE /_test/after`` removes the pending ones;
+* what was asked: ``GET /_test/requests`` lists every IAM call with its parameters (the query
+  protocol's form fields; Secrets Manager bodies are not kept, they hold secrets).
 
 It binds a free loopback port, prints ``PORT <n>`` on its first line, and exits when its
 standard input closes, so a test that dies never leaves a server behind.
@@ -45,8 +55,10 @@ from urllib.parse import parse_qs
 
 from moto import settings as moto_settings
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import AccessKeyLastUsed, iam_backends
+from moto.iam.exceptions import LimitExceededException
+from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.secretsmanager.models import SecretsManagerBackend
 from werkzeug.serving import make_server
 
 
@@ -62,6 +74,118 @@ def _parse_time(value: str) -> datetime:
     return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+# -- real-AWS rules moto lacks --------------------------------------------------------------
+
+#: IAM quotas, "Tags that can be attached to an IAM user" and "... to an IAM role": 50 (IAM User
+#: Guide, IAM and AWS STS quotas, reference_iam-quotas). TagUser/TagRole list LimitExceeded (HTTP
+#: 409 in the IAM API model) among their errors, and "if you exceed the allowed maximum number of
+#: tags, then the entire request fails" (IAM API Reference, TagUser).
+MAX_TAGS_PER_PRINCIPAL = 50
+
+#: Secrets Manager CreateSecret, Name: "The secret name can contain ASCII letters, numbers, and
+#: the following characters: /_+=.@-" (Secrets Manager API Reference, CreateSecret).
+SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+#: What Secrets Manager answers for any other name (ValidationException, HTTP 400), as reported
+#: from real AWS in smithy-lang/smithy-typescript#1546.
+SECRET_NAME_ERROR = (
+    "Invalid name. Must be a valid name containing alphanumeric characters, or any of the "
+    "following: -/_+=.@!"
+)
+
+
+def _merge_principal_tags(existing: list[dict], new: list[dict], quota: str) -> list[dict]:
+    """The tags of an IAM user or role after a TagUser/TagRole of ``new``.
+
+    IAM User Guide, Tagging IAM resources, Case sensitivity: "Tag key values for IAM users and
+    roles are not case sensitive, but case is preserved. This means that you cannot have separate
+    Department and department tag keys. If you have tagged a user with the Department=finance tag
+    and you add the department=hr tag, it replaces the first tag. A second tag is not added." moto
+    keys them case-sensitively and adds a second tag. (Which spelling IAM keeps is not
+    documented; here the new tag replaces the old one whole.)
+    """
+    replaced = {tag["Key"].lower() for tag in new}
+    merged = [tag for tag in existing if tag["Key"].lower() not in replaced] + list(new)
+    if len(merged) > MAX_TAGS_PER_PRINCIPAL:
+        raise LimitExceededException(
+            f"Cannot exceed quota for {quota}: {MAX_TAGS_PER_PRINCIPAL}."
+        )
+    return merged
+
+
+def _teach_moto_aws_rules() -> None:
+    """Case-insensitive tag keys and the 50-tag quota on IAM users and roles (see
+    ``_merge_principal_tags``; moto checks neither on TagUser), and Secrets Manager's default
+    version following AWSCURRENT."""
+
+    def tag_user(self, name: str, tags: list[dict[str, str]]) -> None:
+        self._tag_verification(tags)
+        user = self.get_user(name)
+        current = self.tagger.list_tags_for_resource(user.arn)["Tags"]
+        merged = _merge_principal_tags(current, tags, "TagsPerUser")
+        self.tagger.tags[user.arn] = {tag["Key"]: tag.get("Value", "") for tag in merged}
+
+    def untag_user(self, name: str, tag_keys: list[str]) -> None:
+        user = self.get_user(name)
+        removed = {key.lower() for key in tag_keys}
+        current = self.tagger.tags.get(user.arn, {})
+        for key in [key for key in current if key.lower() in removed]:
+            del current[key]
+
+    def tag_role(self, role_name: str, tags: list[dict[str, str]]) -> None:
+        self._tag_verification(tags)
+        role = self.get_role(role_name)
+        role.tags = _merge_principal_tags(role.tags, tags, "TagsPerRole")
+
+    original_untag_role = IAMBackend.untag_role
+
+    def untag_role(self, role_name: str, tag_keys: list[str]) -> None:
+        role = self.get_role(role_name)
+        removed = {key.lower() for key in tag_keys}
+        spelled = [tag["Key"] for tag in role.tags if tag["Key"].lower() in removed]
+        original_untag_role(self, role_name, list(tag_keys) + spelled)
+
+    IAMBackend.tag_user = tag_user
+    IAMBackend.untag_user = untag_user
+    IAMBackend.tag_role = tag_role
+    IAMBackend.untag_role = untag_role
+
+    # Secrets Manager GetSecretValue: "If you don't specify either a VersionStage or VersionId,
+    # Secrets Manager returns the AWSCURRENT version" (API Reference, GetSecretValue). moto keeps
+    # its own default version, which UpdateSecretVersionStage does not move with AWSCURRENT.
+    original_update_stage = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(
+        self,
+        secret_id: str,
+        version_stage: str,
+        remove_from_version_id: str,
+        move_to_version_id: str,
+    ) -> tuple[str, str]:
+        result = original_update_stage(
+            self, secret_id, version_stage, remove_from_version_id, move_to_version_id
+        )
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].set_default_version_id(move_to_version_id)
+        return result
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
+def _refused_secret_name(action: str, body: bytes) -> str | None:
+    """The name a Secrets Manager call may not use (CreateSecret's Name, PutSecretValue's
+    SecretId when it is a name rather than an ARN), or None. moto accepts any name."""
+    if action not in ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"):
+        return None
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    name = request.get("Name") if action.endswith("CreateSecret") else request.get("SecretId")
+    if not isinstance(name, str) or name.startswith("arn:") or SECRET_NAME.fullmatch(name):
+        return None
+    return name
+
+
 class TestBed:
     def __init__(self) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
@@ -70,6 +194,8 @@ class TestBed:
         self.faults: list[dict] = []
         self.evaluations: list[dict] = []
         self.issued_secrets: list[str] = []
+        self.after: list[dict] = []
+        self.requests: list[dict] = []
 
     # -- the WSGI entry point -------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -84,12 +210,29 @@ class TestBed:
 
         with self.lock:
             self.calls[action] += 1
+            if action.startswith("iam:"):
+                params = parse_qs(body.decode("utf-8", "replace"))
+                self.requests.append(
+                    {"action": action, "params": {k: v[0] for k, v in params.items()}}
+                )
             fault = self._take_fault(action)
+            hooks = self._take_after(action) if fault is None else []
         if fault is not None:
             if fault["code"] in self.NETWORK_FAULTS:
                 return self._network_fault(fault, environ, start_response, action, body)
             return self._fail(fault, environ, start_response)
-        return self._forward(environ, start_response, action, body)
+        refused = _refused_secret_name(action, body)
+        if refused is not None:
+            error = {"code": "ValidationException", "status": 400, "message": SECRET_NAME_ERROR}
+            return self._fail(error, environ, start_response)
+        if not hooks:
+            return self._forward(environ, start_response, action, body)
+        # The call is done, then the side effects happen, then the answer goes back: what the
+        # caller reads is already out of date when it arrives, as in a race with someone else.
+        answer = b"".join(self._forward(environ, start_response, action, body))
+        for hook in hooks:
+            self._run_after(hook["do"])
+        return [answer]
 
     def _forward(self, environ, start_response, action: str, body: bytes):
         if action == "config:PutEvaluations":
@@ -136,6 +279,43 @@ class TestBed:
                 fault["remaining"] -= 1
                 return fault
         return None
+
+    def _take_after(self, action: str) -> list[dict]:
+        """The side effects due after this call of ``action`` (each runs once)."""
+        due = []
+        for hook in self.after:
+            if hook["action"] != action or hook["done"]:
+                continue
+            if hook["skip"] > 0:
+                hook["skip"] -= 1
+                continue
+            hook["done"] = True
+            due.append(hook)
+        return due
+
+    def _run_after(self, do: dict) -> None:
+        """One side effect: ``{"set_key_status": {"access_key_id", "status"}}`` (as UpdateAccessKey
+        by someone else would) or ``{"fault": {...}}`` (the body of ``POST /_test/faults``)."""
+        if "set_key_status" in do:
+            change = do["set_key_status"]
+            key = _iam().access_keys[change["access_key_id"]]
+            key.status = change["status"]
+        if "fault" in do:
+            self._add_fault(do["fault"])
+
+    def _add_fault(self, request: dict) -> None:
+        with self.lock:
+            self.faults.append(
+                {
+                    "action": request["action"],
+                    "status": int(request.get("status", 400)),
+                    "code": request.get("code", "Throttling"),
+                    "message": request.get("message", "injected by the test bed"),
+                    "remaining": int(request.get("count", 1)),
+                    "skip": int(request.get("skip", 0)),
+                    "delay_seconds": float(request.get("delay_seconds", 0)),
+                }
+            )
 
     def _fail(self, fault, environ, start_response):
         if environ.get("HTTP_X_AMZ_TARGET"):
@@ -242,19 +422,29 @@ class TestBed:
                 user.password_last_used = None if value is None else _parse_time(value)
             return {"ok": True}
         if path == "/_test/faults" and method == "POST":
+            self._add_fault(request)
+            return {"ok": True}
+        if path == "/_test/after" and method == "POST":
+            do = request["do"]
+            if not isinstance(do, dict) or not {"set_key_status", "fault"} & do.keys():
+                raise ValueError('"do" needs "set_key_status" or "fault"')
             with self.lock:
-                self.faults.append(
+                self.after.append(
                     {
                         "action": request["action"],
-                        "status": int(request.get("status", 400)),
-                        "code": request.get("code", "Throttling"),
-                        "message": request.get("message", "injected by the test bed"),
-                        "remaining": int(request.get("count", 1)),
                         "skip": int(request.get("skip", 0)),
-                        "delay_seconds": float(request.get("delay_seconds", 0)),
+                        "do": do,
+                        "done": False,
                     }
                 )
             return {"ok": True}
+        if path == "/_test/after" and method == "DELETE":
+            with self.lock:
+                self.after.clear()
+            return {"ok": True}
+        if path == "/_test/requests" and method == "GET":
+            with self.lock:
+                return list(self.requests)
         if path == "/_test/faults" and method == "DELETE":
             with self.lock:
                 self.faults.clear()
@@ -265,6 +455,7 @@ class TestBed:
         if path == "/_test/calls" and method == "DELETE":
             with self.lock:
                 self.calls.clear()
+                self.requests.clear()
             return {"ok": True}
         if path == "/_test/issued-secrets" and method == "GET":
             with self.lock:
@@ -329,6 +520,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    _teach_moto_aws_rules()
     server = make_server(args.host, args.port, TestBed(), threaded=True)
     print(f"PORT {server.server_port}", flush=True)
 

@@ -271,6 +271,19 @@ pub async fn tag_user(iam: &aws_sdk_iam::Client, user: &str, key: &str, value: &
         .expect("TagUser");
 }
 
+/// Key → value of a user's tags.
+pub async fn user_tags(iam: &aws_sdk_iam::Client, user: &str) -> BTreeMap<String, String> {
+    iam.list_user_tags()
+        .user_name(user)
+        .send()
+        .await
+        .expect("ListUserTags")
+        .tags
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
+}
+
 /// Key ID → status of a user's keys.
 pub async fn key_statuses(iam: &aws_sdk_iam::Client, user: &str) -> BTreeMap<String, String> {
     iam.list_access_keys()
@@ -458,6 +471,34 @@ impl Moto {
     /// Removes every fault not yet used.
     pub fn clear_faults(&self) {
         self.control("DELETE", "/_test/faults", None);
+    }
+
+    /// Right after the call of `action` that comes after `skip` others is done, and before its
+    /// answer goes back, does `side_effect` (someone else's change racing the function):
+    /// `{"set_key_status": {"access_key_id": "AKIA…", "status": "Active"}}`, or
+    /// `{"fault": {"action", "code", "status", "count", "skip"}}` (as [`Moto::inject_fault`], from
+    /// that moment on). Each registration runs once.
+    pub fn after(&self, action: &str, skip: u32, side_effect: &Value) {
+        self.control(
+            "POST",
+            "/_test/after",
+            Some(json!({"action": action, "skip": skip, "do": side_effect})),
+        );
+    }
+
+    /// The parameters of every IAM call of `action` (`iam:CreateAccessKey`) made since the start
+    /// or the last [`Moto::reset_calls`], in order (IAM only: Secrets Manager bodies hold secrets).
+    pub fn requests(&self, action: &str) -> Vec<BTreeMap<String, String>> {
+        let all: Vec<Value> =
+            serde_json::from_value(self.control("GET", "/_test/requests", None)).expect("requests");
+        all.into_iter()
+            .filter(|r| r["action"] == action)
+            .map(|r| serde_json::from_value(r["params"].clone()).expect("parameters"))
+            .collect()
+    }
+
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk_config())
     }
 
     /// [`Moto::sdk_config`] with these timeouts (for example a short operation attempt timeout,
