@@ -35,6 +35,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def vm_hwm_kib(pid: int) -> int | None:
+    """A running process's peak resident memory so far (VmHWM), in KiB; None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,22 +118,18 @@ class RuntimeEmulator:
     def __init__(self, stack: ExitStack) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
-            [
-                str(CARGO_LAMBDA),
-                "lambda",
-                "watch",
-                "--only-lambda-apis",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                str(self.port),
-            ],
+            self.cargo_lambda("watch", "--only-lambda-apis"),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         stack.callback(self.stop)
         wait_for_port(self.port)
+
+    def cargo_lambda(self, *subcommand: str) -> list[str]:
+        """The command line of `cargo lambda <subcommand>` talking to this emulator."""
+        address = ["--invoke-address", "127.0.0.1", "--invoke-port", str(self.port)]
+        return [str(CARGO_LAMBDA), "lambda", *subcommand, *address]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -133,20 +141,7 @@ class RuntimeEmulator:
     def invoke(self, function: str, event_file: Path, timeout: float = 300) -> tuple[bool, dict | str]:
         """Invokes a function with an event file: (succeeded, report or error text)."""
         result = subprocess.run(
-            [
-                str(CARGO_LAMBDA),
-                "lambda",
-                "invoke",
-                function,
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                str(self.port),
-                "--data-file",
-                str(event_file),
-                "--output-format",
-                "json",
-            ],
+            self.cargo_lambda("invoke", function, "--data-file", str(event_file), "--output-format", "json"),
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -196,14 +191,7 @@ class Function:
 
     def peak_rss_kib(self) -> int | None:
         """Peak resident memory so far (VmHWM), while the process runs."""
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        return None
+        return vm_hwm_kib(self.process.pid)
 
 
 def binary(name: str, profile: str = "debug") -> Path:

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::RangeInclusive;
 
-use globset::{GlobSet, GlobSetBuilder};
-
 /// The exemption tag's default key.
 pub const DEFAULT_EXEMPT_TAG: &str = "iam-remediation:exempt";
+/// The owner tag's default key.
+pub const DEFAULT_OWNER_TAG: &str = "owner";
 
 /// A configuration variable with a value the function cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,6 +144,17 @@ impl Env {
     }
 }
 
+/// Settings read from environment variables.
+pub trait FromEnv: Sized {
+    /// Reads the settings; a value that cannot be used is an error naming its variable.
+    fn from_env(env: &Env) -> Result<Self, ConfigError>;
+
+    /// The settings when no variable is set: the contract's defaults.
+    fn defaults() -> Self {
+        Self::from_env(&Env::from_pairs::<&str, &str>([])).expect("the defaults are valid")
+    }
+}
+
 /// A configuration error for `variable`.
 pub fn invalid(variable: &str, value: &str, expected: &str) -> ConfigError {
     ConfigError {
@@ -153,54 +164,68 @@ pub fn invalid(variable: &str, value: &str, expected: &str) -> ConfigError {
     }
 }
 
-/// Names in `EXEMPT_PRINCIPALS`, with `*` globs.
-#[derive(Debug, Clone)]
+/// Names in `EXEMPT_PRINCIPALS`: exact names, or globs where `*` stands for any run of
+/// characters and `?` for one. Matched regardless of case, as IAM names are unique regardless of
+/// case: `breakglass-*` protects `BreakGlass-1`.
+#[derive(Debug, Clone, Default)]
 pub struct ExemptNames {
     patterns: Vec<String>,
-    set: GlobSet,
 }
 
 impl ExemptNames {
-    /// Compiles the patterns; a malformed one is a configuration error.
+    /// Checks the patterns: IAM name characters plus `*` and `?`; anything else could never match
+    /// and is a configuration error rather than a silent gap in the exemptions.
     pub fn new(patterns: Vec<String>) -> Result<Self, ConfigError> {
-        let mut builder = GlobSetBuilder::new();
         for pattern in &patterns {
-            // IAM names never contain `/`, so the glob's path rules do not matter; a literal
-            // separator keeps `*` from being special about anything IAM names can hold.
-            let glob = globset::GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| {
-                    invalid(
-                        "EXEMPT_PRINCIPALS",
-                        pattern,
-                        &format!("a name or glob ({e})"),
-                    )
-                })?;
-            builder.add(glob);
+            let name_chars = pattern.replace(['*', '?'], "a");
+            if !crate::principal::is_valid_name(&name_chars) {
+                return Err(invalid(
+                    "EXEMPT_PRINCIPALS",
+                    pattern,
+                    "names or globs of letters, digits, +=,.@_- and the wildcards * and ?",
+                ));
+            }
         }
-        let set = builder
-            .build()
-            .map_err(|e| invalid("EXEMPT_PRINCIPALS", &patterns.join(","), &e.to_string()))?;
-        Ok(Self { patterns, set })
+        Ok(Self { patterns })
     }
 
     /// The pattern that matches `name`, if any.
     pub fn matching(&self, name: &str) -> Option<&str> {
-        self.set
-            .matches(name)
-            .first()
-            .map(|&index| self.patterns[index].as_str())
+        self.patterns
+            .iter()
+            .find(|pattern| glob_matches(pattern, name))
+            .map(String::as_str)
     }
 }
 
-impl Default for ExemptNames {
-    fn default() -> Self {
-        Self {
-            patterns: Vec::new(),
-            set: GlobSet::empty(),
+/// Wildcard matching (`*`: any run of characters, `?`: one character), ASCII case-insensitive.
+/// The classic linear backtracking: on a mismatch, the last `*` takes one more character.
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let pattern = pattern.as_bytes();
+    let name = name.as_bytes();
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c.eq_ignore_ascii_case(&name[n]) => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((star_p, star_n)) => {
+                    p = star_p + 1;
+                    n = star_n + 1;
+                    star = Some((star_p, star_n + 1));
+                }
+                None => return false,
+            },
         }
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// The settings every function shares.
@@ -210,39 +235,51 @@ pub struct CommonSettings {
     pub dry_run: bool,
     /// `MAX_ACTIONS`: a run that plans more changes than this changes nothing and fails.
     pub max_actions: usize,
-    /// `EXEMPT_TAG`: the tag key that exempts a principal.
+    /// `EXEMPT_TAG`: the tag key that exempts a principal (matched regardless of case, as IAM
+    /// tag keys on users and roles are).
     pub exempt_tag: String,
     /// `EXEMPT_PRINCIPALS`: names and globs left alone.
     pub exempt_principals: ExemptNames,
+    /// `WARN_DAYS`: a non-urgent action is first warned, and happens once the warning is this
+    /// many days old; `0` acts at once.
+    pub warn_days: u32,
+    /// `OWNER_TAG`: the principal tag whose value is put on its warnings.
+    pub owner_tag: String,
+    /// `NOTIFY_TOPIC_ARN`: where run summaries and warnings are published; `None` is off.
+    pub notify_topic_arn: Option<String>,
+    /// `MAX_CONCURRENCY`: principals read and changed at once.
+    pub max_concurrency: usize,
 }
 
-impl CommonSettings {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let exempt_tag = env.string("EXEMPT_TAG", DEFAULT_EXEMPT_TAG);
-        if exempt_tag.len() > 128 {
-            return Err(invalid(
-                "EXEMPT_TAG",
-                &exempt_tag,
-                "a tag key of at most 128 characters",
-            ));
+impl FromEnv for CommonSettings {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let tag_key = |variable: &str, default: &str| {
+            let key = env.string(variable, default);
+            if key.len() > 128 {
+                return Err(invalid(
+                    variable,
+                    &key,
+                    "a tag key of at most 128 characters",
+                ));
+            }
+            Ok(key)
+        };
+        let notify_topic_arn = env.get("NOTIFY_TOPIC_ARN");
+        if let Some(arn) = &notify_topic_arn
+            && crate::principal::Arn::parse(arn).is_none_or(|arn| arn.service != "sns")
+        {
+            return Err(invalid("NOTIFY_TOPIC_ARN", arn, "an SNS topic ARN"));
         }
         Ok(Self {
             dry_run: env.bool("DRY_RUN", false)?,
             max_actions: env.number("MAX_ACTIONS", 25, 1..=10_000)? as usize,
-            exempt_tag,
+            exempt_tag: tag_key("EXEMPT_TAG", DEFAULT_EXEMPT_TAG)?,
             exempt_principals: ExemptNames::new(env.list("EXEMPT_PRINCIPALS"))?,
+            warn_days: env.number("WARN_DAYS", 0, 0..=365)?,
+            owner_tag: tag_key("OWNER_TAG", DEFAULT_OWNER_TAG)?,
+            notify_topic_arn,
+            max_concurrency: env.number("MAX_CONCURRENCY", 8, 1..=64)? as usize,
         })
-    }
-}
-
-impl Default for CommonSettings {
-    fn default() -> Self {
-        Self {
-            dry_run: false,
-            max_actions: 25,
-            exempt_tag: DEFAULT_EXEMPT_TAG.to_owned(),
-            exempt_principals: ExemptNames::default(),
-        }
     }
 }
 
@@ -307,5 +344,67 @@ mod tests {
         let err =
             CommonSettings::from_env(&Env::from_pairs([("EXEMPT_PRINCIPALS", "a[")])).unwrap_err();
         assert_eq!(err.variable, "EXEMPT_PRINCIPALS");
+    }
+
+    #[test]
+    fn globs_match_regardless_of_case() {
+        let names = ExemptNames::new(vec![
+            "breakglass-*".into(),
+            "ci-?".into(),
+            "*-admin*".into(),
+        ])
+        .unwrap();
+        for (name, expected) in [
+            ("breakglass-1", Some("breakglass-*")),
+            ("BreakGlass-1", Some("breakglass-*")),
+            ("BREAKGLASS-", Some("breakglass-*")),
+            ("breakglass", None),
+            ("ci-1", Some("ci-?")),
+            ("CI-X", Some("ci-?")),
+            ("ci-12", None),
+            ("ops-admin", Some("*-admin*")),
+            ("ops-ADMIN-2", Some("*-admin*")),
+            ("opsadmin", None),
+            ("alice", None),
+        ] {
+            assert_eq!(names.matching(name), expected, "{name}");
+        }
+        let star = ExemptNames::new(vec!["*".into()]).unwrap();
+        assert_eq!(star.matching("anyone"), Some("*"));
+        let backtrack = ExemptNames::new(vec!["a*b*c".into()]).unwrap();
+        assert_eq!(backtrack.matching("aXbYbZc"), Some("a*b*c"));
+        assert_eq!(backtrack.matching("aXbYbZ"), None);
+    }
+
+    #[test]
+    fn warnings_notifications_and_concurrency() {
+        let settings = CommonSettings::defaults();
+        assert_eq!(
+            (
+                settings.warn_days,
+                settings.owner_tag.as_str(),
+                settings.max_concurrency
+            ),
+            (0, "owner", 8)
+        );
+        assert_eq!(settings.notify_topic_arn, None);
+        let env = Env::from_pairs([
+            ("WARN_DAYS", "7"),
+            ("OWNER_TAG", "team"),
+            ("MAX_CONCURRENCY", "2"),
+            (
+                "NOTIFY_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:iam-remediation",
+            ),
+        ]);
+        let settings = CommonSettings::from_env(&env).unwrap();
+        assert_eq!((settings.warn_days, settings.max_concurrency), (7, 2));
+        assert_eq!(settings.owner_tag, "team");
+        crate::testing::assert_each_rejected::<CommonSettings>(&[
+            ("WARN_DAYS", "soon"),
+            ("MAX_CONCURRENCY", "0"),
+            ("NOTIFY_TOPIC_ARN", "my-topic"),
+            ("NOTIFY_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q"),
+        ]);
     }
 }

@@ -8,6 +8,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
+use futures::FutureExt as _;
 use lambda_runtime::Diagnostic;
 
 /// What can stop an invocation.
@@ -21,7 +22,8 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
 
-    /// The event names a principal or key that does not exist.
+    /// Something the run needed does not exist: a principal or key an event names, or the
+    /// target of a change that went away meanwhile.
     #[error("{kind} {name} does not exist")]
     NotFound { kind: &'static str, name: String },
 
@@ -47,6 +49,11 @@ pub enum Error {
     /// The credential report could not be produced in time.
     #[error("credential report: {0}")]
     CredentialReport(String),
+
+    /// A failure of this program itself (a value it built that the SDK refused): a bug to
+    /// report, never the event's or AWS's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -86,6 +93,19 @@ impl Error {
         self.aws_code() == Some("NoSuchEntity")
     }
 
+    /// This error, or [`Error::NotFound`] naming `kind` `name` when AWS answered `NoSuchEntity`.
+    #[must_use]
+    pub fn or_not_found(self, kind: &'static str, name: &str) -> Self {
+        if self.is_no_such_entity() {
+            Self::NotFound {
+                kind,
+                name: name.to_owned(),
+            }
+        } else {
+            self
+        }
+    }
+
     /// The stable error type reported to Lambda.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -96,6 +116,7 @@ impl Error {
             Self::ActionsFailed { .. } => "ActionsFailed",
             Self::Aws { .. } => "AwsCallFailed",
             Self::CredentialReport(_) => "CredentialReportUnavailable",
+            Self::Internal(_) => "InternalError",
         }
     }
 }
@@ -111,3 +132,38 @@ impl From<Error> for Diagnostic {
 
 /// Shorthand for the pipeline's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One AWS call (a fluent builder's `send()`), its failure reduced with [`Error::aws`]: the one
+/// way the pipeline calls AWS. An error then holds the operation, the AWS error code and AWS's
+/// message, and nothing else of the SDK's error (its raw HTTP response, the request behind it),
+/// so no error a run reports or logs can carry a secret.
+///
+/// ```text
+/// let output = call("GetUser", iam.get_user().user_name(user).send()).await?;
+/// ```
+///
+/// A caller that must tell a lost answer from a refusal (no service error at all) awaits
+/// `send()` itself and reads the `SdkError`.
+///
+/// A combinator rather than an `async fn`: an `async fn` would hold the SDK's future twice (the
+/// argument, and the future it awaits), and those futures are several kilobytes each.
+pub fn call<T, E>(
+    operation: &'static str,
+    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+) -> impl Future<Output = Result<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    sent.map(move |answer| answer.map_err(|e| Error::aws(operation, &e)))
+}
+
+/// [`call`] for a change, whose answer says no more than that it was made.
+pub fn change<T, E>(
+    operation: &'static str,
+    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+) -> impl Future<Output = Result<()>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    call(operation, sent).map(|answer| answer.map(drop))
+}

@@ -1,5 +1,6 @@
 //! CloudWatch metrics in Embedded Metric Format, written to the log: alarms and dashboards on
-//! actions planned / applied / skipped / failed cost no API call and no extra permission.
+//! actions planned / applied / warned / skipped / failed cost no API call and no extra
+//! permission.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,17 +14,18 @@ pub const NAMESPACE: &str = "IamRemediation";
 
 /// One EMF document per action kind in the report, plus a per-function run document.
 pub fn documents(report: &Report, timestamp_ms: i64) -> Vec<serde_json::Value> {
-    let mut counts: BTreeMap<&'static str, [u64; 4]> = BTreeMap::new();
+    let mut counts: BTreeMap<&'static str, [u64; 5]> = BTreeMap::new();
     for action in &report.actions {
         let slot = match action.status {
             Status::Planned => 0,
             Status::Applied => 1,
-            Status::Skipped => 2,
-            Status::Failed => 3,
+            Status::Warned => 2,
+            Status::Skipped => 3,
+            Status::Failed => 4,
         };
-        counts.entry(action.action.as_str()).or_default()[slot] += 1;
+        counts.entry(action.action).or_default()[slot] += 1;
     }
-    let metric_names = ["Planned", "Applied", "Skipped", "Failed"];
+    let metric_names = ["Planned", "Applied", "Warned", "Skipped", "Failed"];
     let metric_list: Vec<_> = metric_names
         .iter()
         .map(|name| json!({"Name": name, "Unit": "Count"}))
@@ -85,8 +87,7 @@ pub fn emit(report: &Report) {
 mod tests {
     use super::*;
     use crate::intake::TriggerKind;
-    use crate::plan::ActionKind;
-    use crate::principal::PrincipalKind;
+    use crate::principal::Principal;
     use crate::report::ActionRecord;
 
     #[test]
@@ -95,9 +96,10 @@ mod tests {
         report.examined = 7;
         for status in [Status::Applied, Status::Applied, Status::Failed] {
             report.actions.push(ActionRecord {
-                principal_type: PrincipalKind::User,
+                principal_type: "user",
                 principal: "alice".into(),
-                action: ActionKind::DeactivateAccessKey,
+                subject: Principal::user("alice").into(),
+                action: "deactivate-access-key",
                 target: "AKIA".into(),
                 reason: "old".into(),
                 status,
@@ -111,6 +113,7 @@ mod tests {
         assert_eq!(documents[0]["Applied"], 2);
         assert_eq!(documents[0]["Failed"], 1);
         assert_eq!(documents[0]["Planned"], 0);
+        assert_eq!(documents[0]["Warned"], 0);
         assert_eq!(documents[1]["Examined"], 7);
         assert_eq!(
             documents[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],

@@ -4,27 +4,42 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::intake::TriggerKind;
-use crate::plan::{ActionKind, PlannedAction};
-use crate::principal::PrincipalKind;
+use crate::plan::PlannedAction;
+use crate::principal::Subject;
 
 /// What happened to one action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Dry run: it would have been done.
     Planned,
     Applied,
+    /// Not done yet: the owner is warned, and the action happens on the date in `reason` unless
+    /// the principal is fixed first.
+    Warned,
     /// Not done, with the reason (exempt, no room, quota, changed since the plan, refused).
     Skipped,
     Failed,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Applied => "applied",
+            Self::Warned => "warned",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// One line of the report's `actions`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionRecord {
-    pub principal_type: PrincipalKind,
+    pub principal_type: &'static str,
     pub principal: String,
-    pub action: ActionKind,
+    pub action: &'static str,
     pub target: String,
     pub reason: String,
     pub status: Status,
@@ -32,20 +47,32 @@ pub struct ActionRecord {
     pub details: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The subject, for the stages after the report (findings, notifications).
+    #[serde(skip)]
+    pub subject: Subject,
 }
 
 impl ActionRecord {
     pub fn from_plan<O>(action: &PlannedAction<O>, status: Status) -> Self {
         Self {
-            principal_type: action.principal.kind,
-            principal: action.principal.name.clone(),
-            action: action.kind,
+            principal_type: action.subject.kind(),
+            principal: action.subject.name().to_owned(),
+            action: action.action,
             target: action.target.clone(),
             reason: action.reason.clone(),
             status,
             details: action.details.clone(),
             error: None,
+            subject: action.subject.clone(),
         }
+    }
+
+    /// The same record with another status and the reason prefixed by why.
+    #[must_use]
+    pub fn because(mut self, status: Status, why: &str) -> Self {
+        self.reason = format!("{why} (rule: {})", self.reason);
+        self.status = status;
+        self
     }
 }
 
@@ -59,7 +86,8 @@ pub struct Report {
     pub examined: usize,
     pub actions: Vec<ActionRecord>,
     pub errors: Vec<String>,
-    /// What the run left for the next one (a sweep cut short by its deadline); absent when empty.
+    /// What an operator should know that is not an action nor an error: findings left alone,
+    /// bookkeeping that could not be written, what a sweep cut short left for the next run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -84,5 +112,25 @@ impl Report {
 
     pub fn count(&self, status: Status) -> usize {
         self.with_status(status).count()
+    }
+
+    /// The actions about one subject (for the account, its root user's too).
+    pub fn about<'a>(&'a self, subject: &'a Subject) -> impl Iterator<Item = &'a ActionRecord> {
+        self.actions
+            .iter()
+            .filter(move |a| subject.includes(&a.subject))
+    }
+
+    /// Puts the actions in a stable order (principal, target, action), whatever order the
+    /// concurrent stages finished in.
+    pub fn sort(&mut self) {
+        self.actions.sort_by(|a, b| {
+            (a.principal_type, &a.principal, &a.target, a.action).cmp(&(
+                b.principal_type,
+                &b.principal,
+                &b.target,
+                b.action,
+            ))
+        });
     }
 }

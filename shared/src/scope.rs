@@ -1,137 +1,270 @@
-//! Scope: which principals an event is about, for the triggers every function reads the same way.
-//!
-//! A function maps the rest itself (the parameters of its CloudTrail calls, AWS Health's keys, an
-//! operator's order on one key): [`resolve`] returns `None` for those.
-
-use aws_sdk_iam::Client;
+//! Scope: what an event asks a function to look at. Schedules, Config events, findings and
+//! manual principal lists are read the same way for every function; a function maps its own
+//! triggers itself (the parameters of its CloudTrail calls, AWS Health's keys, an operator's
+//! order on one key) through [`Remediation`].
 
 use crate::error::{Error, Result};
-use crate::facts::identity;
-use crate::intake::{ManualPayload, Trigger};
-use crate::principal::{Principal, PrincipalKind};
+use crate::intake::{Finding, FindingResource, Inputs, ManualPayload, Trigger, UnusedAccess};
+use crate::pipeline::Remediation;
+use crate::principal::{Principal, PrincipalKind, Subject};
+use crate::reads::identity;
 
 /// What an event asks a function to look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub enum Scope<T> {
     /// Nothing to do, and why (a failed API call, a compliant resource, out of scope).
     Nothing(String),
-    /// The whole account (a sweep).
-    Account,
-    /// These principals, by name (deduplicated, in the order given).
-    Principals(Vec<Principal>),
+    /// Everything the function covers (a sweep).
+    Sweep,
+    /// These principals, or the account itself: each is read before anything changes, and one
+    /// that does not exist stops the run.
+    Subjects(Vec<Subject>),
+    /// The function's own targets, read like [`Scope::Subjects`].
+    Targets(Vec<T>),
+    /// The function's own urgent targets (exposed keys): each one that can be read is acted
+    /// on, whatever happens to the others.
+    Urgent(Vec<T>),
 }
 
-/// The scope of `trigger` for a function that covers principals of the `covered` kinds
-/// (`PrincipalKind::Account` for the account itself). Config's unique IDs are resolved to names.
-/// `None`: a trigger the function maps itself (a successful CloudTrail call, AWS Health, an
-/// order on one access key).
-pub async fn resolve(
-    iam: &Client,
+/// The start of the marker that signs the notes and comments the functions put on findings.
+pub const FINDING_AUTHOR_PREFIX: &str = "iam-remediation/";
+
+/// The marker that signs the notes and comments a function puts on findings.
+pub fn finding_author(function: &str) -> String {
+    format!("{FINDING_AUTHOR_PREFIX}{function}")
+}
+
+/// The scope of `trigger` for `function`; handled Security Hub findings are added to `findings`
+/// with the subject each is about, and findings left alone to `notes`.
+pub async fn resolve<F: Remediation>(
+    function: &F,
     trigger: &Trigger,
-    covered: &[PrincipalKind],
-) -> Result<Option<Scope>> {
-    let scope = match trigger {
-        Trigger::Schedule => Scope::Account,
+    findings: &mut Vec<(Finding, Subject)>,
+    notes: &mut Vec<String>,
+) -> Result<Scope<F::Target>> {
+    let iam = &function.clients().iam;
+    Ok(match trigger {
+        Trigger::Schedule => Scope::Sweep,
         Trigger::ApiCall(call) => match &call.error_code {
             Some(code) => Scope::Nothing(format!(
                 "{} failed ({code}): nothing changed",
                 call.event_name
             )),
-            None => return Ok(None),
+            None => function.api_call(call)?,
         },
-        Trigger::CredentialsExposed(_) => return Ok(None),
+        Trigger::Health(event) => function.health(event)?,
         Trigger::ComplianceChange(change) => {
             if !change.is_non_compliant() {
-                return Ok(Some(Scope::Nothing(format!(
+                return Ok(Scope::Nothing(format!(
                     "compliance is {}",
                     change.new_evaluation_result.compliance_type
-                ))));
+                )));
             }
-            let kind = PrincipalKind::from_config_resource_type(&change.resource_type).ok_or_else(
-                || {
-                    Error::InvalidEvent(format!(
+            match config_subject(function, &change.resource_type, None, &change.resource_id) {
+                Named::Subject(subject) => Scope::Subjects(vec![subject]),
+                Named::Id(kind, id) => {
+                    let principal = identity::resolve_unique_id(iam, kind, &id).await?;
+                    Scope::Subjects(vec![principal.into()])
+                }
+                // A function that covers no principal at all (the account's own) was sent a
+                // principal's change: a misrouted event, not "nothing to do".
+                Named::NotCovered(_) | Named::NotIam
+                    if !PrincipalKind::ALL.iter().any(|kind| function.covers(*kind)) =>
+                {
+                    return Err(Error::InvalidEvent(format!(
+                        "resource type {} is not the account (AWS::::Account)",
+                        change.resource_type
+                    )));
+                }
+                Named::NotCovered(why) => Scope::Nothing(why),
+                Named::NotIam => {
+                    return Err(Error::InvalidEvent(format!(
                         "resource type {} is not an IAM user, group or role, nor the account",
                         change.resource_type
-                    ))
-                },
-            )?;
-            covered_principal(iam, kind, None, &change.resource_id, covered).await?
+                    )));
+                }
+            }
         }
         Trigger::ConfigRule(invocation) => match &invocation.resource {
             _ if invocation.event_left_scope => {
                 Scope::Nothing("the resource left the rule's scope".into())
             }
-            None => Scope::Account,
+            None => Scope::Sweep,
             Some(resource) if resource.deleted => Scope::Nothing("the resource was deleted".into()),
-            Some(resource) => {
-                match PrincipalKind::from_config_resource_type(&resource.resource_type) {
-                    None => Scope::Nothing(format!(
-                        "{} is not an IAM principal",
-                        resource.resource_type
-                    )),
-                    Some(kind) => {
-                        covered_principal(
-                            iam,
-                            kind,
-                            resource.resource_name.as_deref(),
-                            &resource.resource_id,
-                            covered,
-                        )
-                        .await?
-                    }
+            Some(resource) => match config_subject(
+                function,
+                &resource.resource_type,
+                resource.resource_name.as_deref(),
+                &resource.resource_id,
+            ) {
+                Named::Subject(subject) => Scope::Subjects(vec![subject]),
+                Named::Id(kind, id) => {
+                    let principal = identity::resolve_unique_id(iam, kind, &id).await?;
+                    Scope::Subjects(vec![principal.into()])
                 }
-            }
+                Named::NotCovered(why) => Scope::Nothing(why),
+                Named::NotIam => Scope::Nothing(format!(
+                    "{} is not an IAM principal",
+                    resource.resource_type
+                )),
+            },
         },
-        Trigger::Manual(payload) if payload.access_key_id.is_some() => return Ok(None),
-        Trigger::Manual(payload) => manual(payload, covered)?,
-    };
-    Ok(Some(scope))
+        Trigger::Findings(event) => {
+            notes.extend(event.ignored.iter().map(|why| format!("left alone: {why}")));
+            findings_scope(function, &event.handled, findings, notes).await?
+        }
+        Trigger::UnusedAccess(UnusedAccess::Ignored(why)) => Scope::Nothing(why.clone()),
+        Trigger::UnusedAccess(UnusedAccess::Finding(finding)) => {
+            Scope::Subjects(vec![Principal::user(&finding.user).into()])
+        }
+        Trigger::Manual(payload) if !payload.fields.is_empty() => {
+            function.manual_fields(payload)?
+        }
+        Trigger::Manual(payload) => manual(function, payload)?,
+    })
 }
 
-/// The principal a Config event names, when the function covers its kind.
-async fn covered_principal(
-    iam: &Client,
-    kind: PrincipalKind,
+/// The subjects of a Security Hub event's handled findings.
+async fn findings_scope<F: Remediation>(
+    function: &F,
+    handled: &[Finding],
+    findings: &mut Vec<(Finding, Subject)>,
+    notes: &mut Vec<String>,
+) -> Result<Scope<F::Target>> {
+    let mut subjects: Vec<Subject> = Vec::new();
+    for finding in handled {
+        if !function.handles_control(&finding.control) {
+            notes.push(format!(
+                "left alone: {}: its rule is off in this configuration",
+                finding.label()
+            ));
+            continue;
+        }
+        // Every BatchUpdateFindings raises an event for the finding: a note of this function's,
+        // or of the other function that shares the control, on a finding unchanged since, is
+        // the echo of an event already handled.
+        if let Some(author) = finding
+            .noted_by
+            .as_deref()
+            .filter(|by| by.starts_with(FINDING_AUTHOR_PREFIX))
+        {
+            notes.push(format!(
+                "left alone: {}: already handled by {}",
+                finding.label(),
+                author.trim_start_matches(FINDING_AUTHOR_PREFIX)
+            ));
+            continue;
+        }
+        let Some(subject) = finding_subject(function, &finding.resource).await? else {
+            notes.push(format!(
+                "left alone: {}: its resource is not covered here",
+                finding.label()
+            ));
+            continue;
+        };
+        if !subjects.contains(&subject) {
+            subjects.push(subject.clone());
+        }
+        findings.push((finding.clone(), subject));
+    }
+    Ok(if subjects.is_empty() {
+        Scope::Nothing("no finding to act on".into())
+    } else {
+        Scope::Subjects(subjects)
+    })
+}
+
+/// What a Config resource names.
+enum Named {
+    Subject(Subject),
+    /// A principal by unique ID, to be resolved.
+    Id(PrincipalKind, String),
+    NotCovered(String),
+    NotIam,
+}
+
+fn config_subject<F: Remediation>(
+    function: &F,
+    resource_type: &str,
     name: Option<&str>,
     unique_id: &str,
-    covered: &[PrincipalKind],
-) -> Result<Scope> {
-    if !covered.contains(&kind) {
-        // A Config rule may evaluate kinds this function leaves alone (roles by default).
-        return Ok(Scope::Nothing(format!(
-            "{}s are not covered here",
-            kind.as_str()
-        )));
+) -> Named {
+    if resource_type == "AWS::::Account" {
+        return if F::COVERS_ACCOUNT {
+            Named::Subject(Subject::Account)
+        } else {
+            Named::NotCovered("the account is not covered here".into())
+        };
     }
-    if kind == PrincipalKind::Account {
-        return Ok(Scope::Account);
-    }
-    let principal = match name {
-        Some(name) => Principal {
-            kind,
-            name: name.to_owned(),
-        },
-        None => identity::resolve_unique_id(iam, kind, unique_id).await?,
+    let Some(kind) = PrincipalKind::from_resource_type(resource_type) else {
+        return Named::NotIam;
     };
-    Ok(Scope::Principals(vec![principal]))
+    // A Config rule may evaluate kinds this function leaves alone (roles by default).
+    if !function.covers(kind) {
+        return Named::NotCovered(format!("{kind}s are not covered here"));
+    }
+    match name {
+        Some(name) => Named::Subject(
+            Principal {
+                kind,
+                name: name.to_owned(),
+            }
+            .into(),
+        ),
+        None => Named::Id(kind, unique_id.to_owned()),
+    }
 }
 
-fn manual(payload: &ManualPayload, covered: &[PrincipalKind]) -> Result<Scope> {
-    if payload.is_account_wide() || covered == [PrincipalKind::Account] {
-        return Ok(Scope::Account);
+/// The subject a finding is about; `None` when the function does not cover it.
+async fn finding_subject<F: Remediation>(
+    function: &F,
+    resource: &FindingResource,
+) -> Result<Option<Subject>> {
+    let iam = &function.clients().iam;
+    if !matches!(resource, FindingResource::Account) && !function.covers(PrincipalKind::User) {
+        return Ok(None);
     }
-    let mut principals: Vec<Principal> = Vec::new();
-    for (field, kind, names) in [
-        ("users", PrincipalKind::User, &payload.users),
-        ("groups", PrincipalKind::Group, &payload.groups),
-        ("roles", PrincipalKind::Role, &payload.roles),
-    ] {
-        let Some(names) = names else { continue };
+    let user = match resource {
+        FindingResource::Account => {
+            return Ok(F::COVERS_ACCOUNT.then_some(Subject::Account));
+        }
+        FindingResource::User(name)
+        | FindingResource::AccessKey {
+            user: Some(name), ..
+        } => Principal::user(name),
+        FindingResource::UserId(id) => {
+            identity::resolve_unique_id(iam, PrincipalKind::User, id).await?
+        }
+        FindingResource::AccessKey {
+            key_id: Some(key_id),
+            user: None,
+        } => Principal::user(identity::access_key_owner(iam, key_id).await?.user),
+        FindingResource::AccessKey {
+            key_id: None,
+            user: None,
+        } => {
+            return Err(Error::InvalidEvent(
+                "an access key finding names neither its key nor its user".into(),
+            ));
+        }
+    };
+    Ok(Some(user.into()))
+}
+
+/// The scope of a manual payload without function fields: the principals it names, or the whole
+/// account.
+fn manual<F: Remediation>(function: &F, payload: &ManualPayload) -> Result<Scope<F::Target>> {
+    if payload.is_account_wide() {
+        return Ok(Scope::Sweep);
+    }
+    let mut subjects: Vec<Subject> = Vec::new();
+    for kind in PrincipalKind::ALL {
+        let names = payload.names(kind).unwrap_or_default();
         // An explicit request the configuration would ignore is a mistake to report, not a
         // silent no-op.
-        if !covered.contains(&kind) {
+        if !names.is_empty() && !function.covers(kind) {
             return Err(Error::InvalidEvent(format!(
-                "manual payload: `{field}` given, but {field} are not covered here"
+                "manual payload: `{kind}s` given, but {kind}s are not covered here"
             )));
         }
         for name in names {
@@ -139,179 +272,25 @@ fn manual(payload: &ManualPayload, covered: &[PrincipalKind]) -> Result<Scope> {
                 kind,
                 name: name.clone(),
             };
-            if !principals.contains(&principal) {
-                principals.push(principal);
+            // IAM names are unique regardless of case: `Alice` and `alice` are one user.
+            if !subjects
+                .iter()
+                .any(|s| s.principal().is_some_and(|p| p.is(&principal)))
+            {
+                subjects.push(principal.into());
             }
         }
     }
-    Ok(Scope::Principals(principals))
+    Ok(Scope::Subjects(subjects))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::intake::{self, Inputs, ManualFields};
-    use aws_sdk_iam::operation::list_users::ListUsersOutput;
-    use aws_sdk_iam::types::User;
-    use aws_smithy_mocks::{mock, mock_client};
-    use serde_json::{Value, json};
-
-    const INPUTS: Inputs = Inputs {
-        cloudtrail_events: &["CreateLoginProfile"],
-        health: false,
-        manual: ManualFields {
-            users: true,
-            groups: true,
-            roles: true,
-            key_order: false,
-        },
-    };
-
-    fn iam_with_alice() -> Client {
-        let users = mock!(Client::list_users).then_output(|| {
-            ListUsersOutput::builder()
-                .users(
-                    User::builder()
-                        .user_name("alice")
-                        .user_id("AIDAALICE")
-                        .arn("arn:aws:iam::123456789012:user/alice")
-                        .path("/")
-                        .create_date(aws_smithy_types::DateTime::from_secs(0))
-                        .build()
-                        .unwrap(),
-                )
-                .is_truncated(false)
-                .build()
-                .unwrap()
-        });
-        mock_client!(aws_sdk_iam, [&users])
-    }
-
-    async fn scope_of(event: Value, covered: &[PrincipalKind]) -> Result<Option<Scope>> {
-        let trigger = intake::parse(event, &INPUTS)?;
-        resolve(&iam_with_alice(), &trigger, covered).await
-    }
-
-    fn eventbridge(source: &str, detail_type: &str, detail: &Value) -> Value {
-        json!({"version": "0", "id": "1", "detail-type": detail_type, "source": source, "account": "123456789012",
-               "time": "2026-11-01T12:00:00Z", "region": "us-east-1", "resources": [], "detail": detail})
-    }
-
-    fn compliance(resource_type: &str, id: &str, compliance: &str) -> Value {
-        eventbridge(
-            "aws.config",
-            "Config Rules Compliance Change",
-            &json!({"resourceType": resource_type, "resourceId": id, "newEvaluationResult": {"complianceType": compliance}}),
-        )
-    }
-
-    const USERS: &[PrincipalKind] = &[PrincipalKind::User];
-
-    #[tokio::test]
-    async fn schedules_and_account_wide_payloads_sweep() {
-        let schedule = eventbridge("aws.events", "Scheduled Event", &json!({}));
-        assert_eq!(
-            scope_of(schedule, USERS).await.unwrap(),
-            Some(Scope::Account)
-        );
-        assert_eq!(
-            scope_of(json!({"dry_run": true}), USERS).await.unwrap(),
-            Some(Scope::Account)
-        );
-        assert_eq!(
-            scope_of(json!({"users": ["a"]}), &[PrincipalKind::Account])
-                .await
-                .unwrap(),
-            Some(Scope::Account)
-        );
-    }
-
-    #[tokio::test]
-    async fn compliance_changes_resolve_unique_ids_and_respect_coverage() {
-        assert_eq!(
-            scope_of(
-                compliance("AWS::IAM::User", "AIDAALICE", "NON_COMPLIANT"),
-                USERS
-            )
-            .await
-            .unwrap(),
-            Some(Scope::Principals(vec![Principal::user("alice")]))
-        );
-        assert!(matches!(
-            scope_of(
-                compliance("AWS::IAM::User", "AIDAALICE", "COMPLIANT"),
-                USERS
-            )
-            .await
-            .unwrap(),
-            Some(Scope::Nothing(_))
-        ));
-        assert!(matches!(
-            scope_of(
-                compliance("AWS::IAM::Role", "AROAX", "NON_COMPLIANT"),
-                USERS
-            )
-            .await
-            .unwrap(),
-            Some(Scope::Nothing(_))
-        ));
-        assert_eq!(
-            scope_of(
-                compliance("AWS::::Account", "123456789012", "NON_COMPLIANT"),
-                &[PrincipalKind::Account]
-            )
-            .await
-            .unwrap(),
-            Some(Scope::Account)
-        );
-        let err = scope_of(compliance("AWS::S3::Bucket", "b", "NON_COMPLIANT"), USERS)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("AWS::S3::Bucket"), "{err}");
-        let err = scope_of(
-            compliance("AWS::IAM::User", "AIDAGHOST", "NON_COMPLIANT"),
-            USERS,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "user with unique ID AIDAGHOST does not exist"
-        );
-    }
-
-    #[tokio::test]
-    async fn manual_principals_are_deduplicated_and_checked_against_coverage() {
-        assert_eq!(
-            scope_of(
-                json!({"users": ["a", "b", "a"], "groups": ["g"]}),
-                &[PrincipalKind::User, PrincipalKind::Group]
-            )
-            .await
-            .unwrap(),
-            Some(Scope::Principals(vec![
-                Principal::user("a"),
-                Principal::user("b"),
-                Principal::group("g")
-            ]))
-        );
-        let err = scope_of(json!({"roles": ["r"]}), USERS).await.unwrap_err();
-        assert!(err.to_string().contains("`roles` given"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn successful_api_calls_are_left_to_the_function() {
-        let call = |error: Option<&str>| {
-            let mut detail = json!({"eventName": "CreateLoginProfile", "requestParameters": {"userName": "alice"}});
-            if let Some(code) = error {
-                detail["errorCode"] = json!(code);
-            }
-            eventbridge("aws.iam", "AWS API Call via CloudTrail", &detail)
-        };
-        assert_eq!(scope_of(call(None), USERS).await.unwrap(), None);
-        assert!(matches!(
-            scope_of(call(Some("AccessDenied")), USERS).await.unwrap(),
-            Some(Scope::Nothing(_))
-        ));
-    }
+/// The manual fields a function takes, for error messages.
+pub fn manual_field_names(inputs: &Inputs) -> String {
+    let mut fields: Vec<&str> = inputs
+        .manual_principals
+        .iter()
+        .map(|kind| kind.plural())
+        .collect();
+    fields.push("dry_run");
+    fields.join(", ")
 }

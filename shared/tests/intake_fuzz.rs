@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use iam_remediation::intake::{self, Inputs, ManualFields, Trigger};
-use iam_remediation::principal::{is_valid_access_key_id, is_valid_name};
+use iam_remediation::intake::{self, FindingResource, Inputs, Trigger, UnusedAccess};
+use iam_remediation::principal::{PrincipalKind, is_valid_access_key_id, is_valid_name};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -21,13 +21,18 @@ const EVERYTHING: Inputs = Inputs {
         "PutGroupPolicy",
         "PutRolePolicy",
     ],
-    health: true,
-    manual: ManualFields {
-        users: true,
-        groups: true,
-        roles: true,
-        key_order: true,
-    },
+    health_events: &["AWS_RISK_CREDENTIALS_EXPOSED"],
+    securityhub_controls: &[
+        "IAM.3", "IAM.4", "IAM.5", "IAM.7", "IAM.8", "IAM.10", "IAM.11", "IAM.12", "IAM.13",
+        "IAM.14", "IAM.15", "IAM.16", "IAM.17", "IAM.22",
+    ],
+    securityhub_shared_controls: &["IAM.8", "IAM.22"],
+    unused_access_findings: &["UnusedIAMUserAccessKey", "UnusedIAMUserPassword"],
+    manual_principals: &[
+        PrincipalKind::User,
+        PrincipalKind::Group,
+        PrincipalKind::Role,
+    ],
 };
 
 /// Every sample event shipped in `events/`.
@@ -116,15 +121,43 @@ fn check_accepted(trigger: &Trigger) {
             }
         }
         Trigger::ComplianceChange(change) => assert!(!change.resource_id.is_empty()),
-        Trigger::CredentialsExposed(exposed) => {
-            assert!(!exposed.access_key_ids.is_empty());
+        Trigger::Health(event) => {
+            // What the entities are is checked by the function that handles the type.
             assert!(
-                exposed
-                    .access_key_ids
-                    .iter()
-                    .all(|id| is_valid_access_key_id(id))
+                EVERYTHING
+                    .health_events
+                    .contains(&event.event_type_code.as_str())
             );
         }
+        Trigger::Findings(findings) => {
+            assert!(!findings.handled.is_empty() || !findings.ignored.is_empty());
+            for finding in &findings.handled {
+                assert!(
+                    EVERYTHING
+                        .securityhub_controls
+                        .contains(&finding.control.as_str())
+                );
+                match &finding.resource {
+                    FindingResource::User(name) => assert!(is_valid_name(name)),
+                    FindingResource::UserId(id) => assert!(id.starts_with("AIDA")),
+                    FindingResource::AccessKey { key_id, user } => {
+                        assert!(key_id.is_some() || user.is_some());
+                        assert!(key_id.as_deref().is_none_or(is_valid_access_key_id));
+                        assert!(user.as_deref().is_none_or(is_valid_name));
+                    }
+                    FindingResource::Account => {}
+                }
+            }
+        }
+        Trigger::UnusedAccess(UnusedAccess::Finding(finding)) => {
+            assert!(is_valid_name(&finding.user));
+            assert!(
+                EVERYTHING
+                    .unused_access_findings
+                    .contains(&finding.finding_type.as_str())
+            );
+        }
+        Trigger::UnusedAccess(UnusedAccess::Ignored(why)) => assert!(!why.is_empty()),
         Trigger::ConfigRule(rule) => assert!(!rule.result_token.is_empty()),
         Trigger::Manual(payload) => {
             for names in [&payload.users, &payload.groups, &payload.roles]
@@ -133,9 +166,9 @@ fn check_accepted(trigger: &Trigger) {
             {
                 assert!(!names.is_empty() && names.iter().all(|n| is_valid_name(n)));
             }
-            assert_eq!(payload.access_key_id.is_some(), payload.action.is_some());
-            if let Some(id) = &payload.access_key_id {
-                assert!(is_valid_access_key_id(id));
+            // Other fields are for the function, which refuses what it does not know.
+            for field in ["users", "groups", "roles", "dry_run"] {
+                assert!(!payload.fields.contains_key(field));
             }
         }
     }

@@ -31,7 +31,14 @@ closes them from the outside, so that product code never needs a test mode:
   (set a key's status, inject a fault) right after the Nth next call of an API action was done,
   before its answer goes back; ``DELETE /_test/after`` removes the pending ones;
 * what was asked: ``GET /_test/requests`` lists every IAM call with its parameters (the query
-  protocol's form fields; Secrets Manager bodies are not kept, they hold secrets).
+  protocol's form fields; Secrets Manager bodies are not kept, they hold secrets);
+* the root user: the credential report starts with its ``<root_account>`` row, as AWS's does;
+  ``POST /_test/root`` ``{"mfa_active", "access_keys": [{"active", "created", "last_used"}]}``
+  sets what it shows;
+* Security Hub's BatchUpdateFindings and BatchUpdateFindingsV2, which moto lacks
+  (``securityhub_ext.py``; ``GET /_test/securityhub/batch-update-findings[-v2]``);
+* latency: ``--latency-ms N`` or ``POST /_test/latency {"ms": N}`` answers every AWS call N ms
+  late, on a threaded server, so calls in flight overlap as on a real endpoint.
 
 It binds a free loopback port, prints ``PORT <n>`` on its first line, and exits when its
 standard input closes, so a test that dies never leaves a server behind.
@@ -60,6 +67,8 @@ from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.secretsmanager.models import SecretsManagerBackend
 from werkzeug.serving import make_server
+
+import securityhub_ext
 
 
 def _iam():
@@ -110,6 +119,15 @@ def _merge_principal_tags(existing: list[dict], new: list[dict], quota: str) -> 
             f"Cannot exceed quota for {quota}: {MAX_TAGS_PER_PRINCIPAL}."
         )
     return merged
+
+
+def _last_used(spec: dict) -> AccessKeyLastUsed:
+    """An access key's last use from a control request (``last_used``, ``service``?, ``region``?)."""
+    return AccessKeyLastUsed(
+        timestamp=_parse_time(spec["last_used"]),
+        service=spec.get("service", "iam"),
+        region=spec.get("region", "us-east-1"),
+    )
 
 
 def _teach_moto_aws_rules() -> None:
@@ -170,6 +188,55 @@ def _teach_moto_aws_rules() -> None:
 
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
 
+    # The credential report's first row is always the root user's ("<root_account>", IAM User
+    # Guide, "Getting credential reports": "The root user's row ... fields that do not apply
+    # contain not_supported"); moto has none. ROOT holds what the test set for it.
+    original_report = IAMBackend.get_credential_report
+
+    def get_credential_report(self) -> str:
+        header, _, rows = original_report(self).partition("\n")
+        return f"{header}\n{_root_row(self.account_id)}{rows}"
+
+    IAMBackend.get_credential_report = get_credential_report
+
+
+#: The root user's credentials as the credential report shows them (POST /_test/root).
+ROOT: dict = {"mfa_active": True, "access_keys": []}
+
+
+def _root_row(account_id: str) -> str:
+    """The `<root_account>` row: not_supported where nothing applies, as AWS writes it."""
+    keys = list(ROOT.get("access_keys") or [])[:2]
+    key_fields = []
+    for slot in range(2):
+        if slot < len(keys):
+            key = keys[slot]
+            key_fields += [
+                "true" if key.get("active", True) else "false",
+                key.get("created", "2020-01-01T00:00:00+00:00"),
+                key.get("last_used") or "N/A",
+                "N/A" if not key.get("last_used") else "us-east-1",
+                "N/A" if not key.get("last_used") else "iam",
+            ]
+        else:
+            key_fields += ["false", "N/A", "N/A", "N/A", "N/A"]
+    fields = [
+        "<root_account>",
+        f"arn:aws:iam::{account_id}:root",
+        "2020-01-01T00:00:00+00:00",
+        "not_supported",
+        "N/A",
+        "not_supported",
+        "not_supported",
+        "true" if ROOT.get("mfa_active", True) else "false",
+        *key_fields,
+        "false",
+        "N/A",
+        "false",
+        "N/A",
+    ]
+    return ",".join(fields) + "\n"
+
 
 def _refused_secret_name(action: str, body: bytes) -> str | None:
     """The name a Secrets Manager call may not use (CreateSecret's Name, PutSecretValue's
@@ -187,6 +254,20 @@ def _refused_secret_name(action: str, body: bytes) -> str | None:
 
 
 class TestBed:
+    # What ``GET`` of a control path answers: the record it names, as it is now.
+    RECORDS = {
+        "/_test/requests": "requests",
+        "/_test/calls": "calls",
+        "/_test/issued-secrets": "issued_secrets",
+        "/_test/evaluations": "evaluations",
+    }
+    # What ``DELETE`` of a control path empties.
+    CLEARED = {
+        "/_test/after": ("after",),
+        "/_test/faults": ("faults",),
+        "/_test/calls": ("calls", "requests"),
+    }
+
     def __init__(self) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.lock = threading.Lock()
@@ -196,6 +277,10 @@ class TestBed:
         self.issued_secrets: list[str] = []
         self.after: list[dict] = []
         self.requests: list[dict] = []
+        self.securityhub = securityhub_ext.SecurityHubExt()
+        # Every AWS call is answered this much later (seconds): the latency of a real endpoint.
+        # The server is threaded, so calls in flight overlap as they do on a real one.
+        self.latency = 0.0
 
     # -- the WSGI entry point -------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -207,6 +292,8 @@ class TestBed:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         action = self._action(environ, body)
+        if self.latency:
+            time.sleep(self.latency)
 
         with self.lock:
             self.calls[action] += 1
@@ -235,6 +322,9 @@ class TestBed:
         return [answer]
 
     def _forward(self, environ, start_response, action: str, body: bytes):
+        # BatchUpdateFindings(V2): moto has neither (see securityhub_ext.py).
+        if securityhub_ext.handles(environ):
+            return self.securityhub.handle(environ, body, start_response)
         if action == "config:PutEvaluations":
             request = json.loads(body or b"{}")
             with self.lock:
@@ -255,6 +345,9 @@ class TestBed:
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
     def _action(environ, body: bytes) -> str:
+        rest = securityhub_ext.rest_action(environ)
+        if rest is not None:
+            return f"securityhub:{rest}"
         target = environ.get("HTTP_X_AMZ_TARGET")
         auth = environ.get("HTTP_AUTHORIZATION", "")
         service = "unknown"
@@ -272,12 +365,21 @@ class TestBed:
 
     def _take_fault(self, action: str):
         for fault in self.faults:
-            if fault["action"] == action and fault["remaining"] > 0:
-                if fault["skip"] > 0:
-                    fault["skip"] -= 1
-                    return None
-                fault["remaining"] -= 1
-                return fault
+            matches = fault["action"] == action or (
+                fault["action"].endswith(":*") and action.startswith(fault["action"][:-1])
+            )
+            if not matches or fault["remaining"] <= 0:
+                continue
+            if fault["every"]:
+                # One call in `every` fails (`"service:*"` counts all of a service's calls).
+                fault["seen"] += 1
+                if fault["seen"] % fault["every"]:
+                    continue
+            elif fault["skip"] > 0:
+                fault["skip"] -= 1
+                return None
+            fault["remaining"] -= 1
+            return fault
         return None
 
     def _take_after(self, action: str) -> list[dict]:
@@ -314,10 +416,16 @@ class TestBed:
                     "remaining": int(request.get("count", 1)),
                     "skip": int(request.get("skip", 0)),
                     "delay_seconds": float(request.get("delay_seconds", 0)),
+                    "every": int(request.get("every", 0)),
+                    "seen": 0,
                 }
             )
 
     def _fail(self, fault, environ, start_response):
+        if securityhub_ext.is_securityhub(environ):
+            return securityhub_ext.error_response(
+                start_response, fault["status"], fault["code"], fault["message"]
+            )
         if environ.get("HTTP_X_AMZ_TARGET"):
             return self._json(
                 start_response,
@@ -403,15 +511,7 @@ class TestBed:
             if "create_date" in request:
                 key.create_date = _parse_time(request["create_date"])
             if "last_used" in request:
-                key.last_used = (
-                    None
-                    if request["last_used"] is None
-                    else AccessKeyLastUsed(
-                        timestamp=_parse_time(request["last_used"]),
-                        service=request.get("service", "iam"),
-                        region=request.get("region", "us-east-1"),
-                    )
-                )
+                key.last_used = None if request["last_used"] is None else _last_used(request)
             return {"ok": True}
         if path == "/_test/user" and method == "POST":
             user = _iam().users[request["user_name"]]
@@ -438,36 +538,29 @@ class TestBed:
                     }
                 )
             return {"ok": True}
-        if path == "/_test/after" and method == "DELETE":
+        if method == "GET" and path in self.RECORDS:
             with self.lock:
-                self.after.clear()
+                record = getattr(self, self.RECORDS[path])
+                return dict(record) if isinstance(record, dict) else list(record)
+        if method == "DELETE" and path in self.CLEARED:
+            with self.lock:
+                for name in self.CLEARED[path]:
+                    getattr(self, name).clear()
             return {"ok": True}
-        if path == "/_test/requests" and method == "GET":
-            with self.lock:
-                return list(self.requests)
-        if path == "/_test/faults" and method == "DELETE":
-            with self.lock:
-                self.faults.clear()
-            return {"ok": True}
-        if path == "/_test/calls" and method == "GET":
-            with self.lock:
-                return dict(self.calls)
-        if path == "/_test/calls" and method == "DELETE":
-            with self.lock:
-                self.calls.clear()
-                self.requests.clear()
-            return {"ok": True}
-        if path == "/_test/issued-secrets" and method == "GET":
-            with self.lock:
-                return list(self.issued_secrets)
         if path == "/_test/enforce-auth" and method == "POST":
             moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if request["enabled"] else float("inf")
             return {"ok": True}
-        if path == "/_test/evaluations" and method == "GET":
-            with self.lock:
-                return list(self.evaluations)
         if path == "/_test/seed-users" and method == "POST":
             return self._seed_users(request.get("users", []))
+        if path.startswith("/_test/securityhub"):
+            return self.securityhub.control(path, method, request)
+        if path == "/_test/root" and method == "POST":
+            ROOT.clear()
+            ROOT.update(request)
+            return {"ok": True}
+        if path == "/_test/latency" and method == "POST":
+            self.latency = float(request.get("ms", 0)) / 1000
+            return {"ok": True}
         raise KeyError(f"{method} {path}")
 
     def _seed_users(self, users: list[dict]) -> dict:
@@ -499,11 +592,7 @@ class TestBed:
                 if key_spec.get("create_date"):
                     key.create_date = _parse_time(key_spec["create_date"])
                 if key_spec.get("last_used"):
-                    key.last_used = AccessKeyLastUsed(
-                        timestamp=_parse_time(key_spec["last_used"]),
-                        service=key_spec.get("service", "iam"),
-                        region=key_spec.get("region", "us-east-1"),
-                    )
+                    key.last_used = _last_used(key_spec)
                 key_ids.append(key.access_key_id)
             created[name] = key_ids
         return {"created": len(created), "access_keys": created}
@@ -514,6 +603,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="answer every AWS call this many milliseconds late (a real endpoint's latency)",
+    )
+    parser.add_argument(
         "--no-stdin-watch",
         action="store_true",
         help="keep running when standard input closes (for a server started by hand)",
@@ -521,7 +616,9 @@ def main() -> None:
     args = parser.parse_args()
 
     _teach_moto_aws_rules()
-    server = make_server(args.host, args.port, TestBed(), threaded=True)
+    bed = TestBed()
+    bed.latency = args.latency_ms / 1000
+    server = make_server(args.host, args.port, bed, threaded=True)
     print(f"PORT {server.server_port}", flush=True)
 
     if not args.no_stdin_watch:

@@ -3,27 +3,21 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
-use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyError;
 use iam_remediation::intake::TriggerKind;
-use iam_remediation::{Clients, Env, Error, PrincipalKind, Report, Status};
-use integration_tests::{Moto, sample_event, snapshot, with};
-use password_policy::{Settings, handle};
+use iam_remediation::{Report, Status};
+use integration_tests::{
+    Moto, account_password_policy, assert_failed, invoke, sample_event, schedule, snapshot,
+};
 use serde_json::{Value, json};
 
 const FUNCTION: &str = "password-policy";
 const UPDATE: &str = "iam:UpdateAccountPasswordPolicy";
 
-fn settings(pairs: &[(&str, &str)]) -> Settings {
-    Settings::from_env(&Env::from_pairs(pairs.iter().copied())).expect("valid settings")
-}
-
-async fn invoke(moto: &Moto, settings: &Settings, event: Value) -> Result<Report, Error> {
-    let clients = Clients::new(&moto.sdk_config());
-    handle(&clients, settings, event, chrono::Utc::now(), None).await
-}
-
-fn schedule() -> Value {
-    sample_event(FUNCTION, "scheduled")
+/// One invocation of `password-policy` with these variables, for a report.
+async fn run(moto: &Moto, pairs: &[(&str, &str)], event: Value) -> Report {
+    invoke(&moto.password_policy(pairs), event)
+        .await
+        .expect("report")
 }
 
 /// A password policy as IAM holds it, field by field under IAM's names; `None` for an age or a
@@ -55,6 +49,29 @@ const FLOOR: Policy = Policy {
     hard_expiry: false,
 };
 
+/// A floor that sets no MaxPasswordAge and no PasswordReusePrevention (0).
+const NO_EXPIRY_FLOOR: &[(&str, &str)] = &[
+    ("MAX_PASSWORD_AGE_DAYS", "0"),
+    ("PASSWORD_REUSE_PREVENTION", "0"),
+];
+
+/// A floor of its own in every field.
+const CUSTOM_FLOOR: &[(&str, &str)] = &[
+    ("MIN_PASSWORD_LENGTH", "32"),
+    ("REQUIRE_SYMBOLS", "false"),
+    ("ALLOW_USERS_TO_CHANGE_PASSWORD", "false"),
+    ("MAX_PASSWORD_AGE_DAYS", "45"),
+    ("PASSWORD_REUSE_PREVENTION", "10"),
+    ("HARD_EXPIRY", "true"),
+];
+
+/// A floor weaker than AWS's default policy.
+const WEAK_FLOOR: &[(&str, &str)] = &[
+    ("MIN_PASSWORD_LENGTH", "6"),
+    ("REQUIRE_SYMBOLS", "false"),
+    ("REQUIRE_NUMBERS", "false"),
+];
+
 /// Sets the account's policy directly (the test's "someone else").
 async fn set_policy(iam: &aws_sdk_iam::Client, policy: Policy) {
     iam.update_account_password_policy()
@@ -74,17 +91,7 @@ async fn set_policy(iam: &aws_sdk_iam::Client, policy: Policy) {
 
 /// The account's policy read directly (`None`: the account has none).
 async fn policy(iam: &aws_sdk_iam::Client) -> Option<Policy> {
-    let output = match iam.get_account_password_policy().send().await {
-        Ok(output) => output,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(GetAccountPasswordPolicyError::is_no_such_entity_exception) =>
-        {
-            return None;
-        }
-        Err(e) => panic!("GetAccountPasswordPolicy: {e:?}"),
-    };
-    let p = output.password_policy.expect("a policy");
+    let p = account_password_policy(iam).await?;
     // moto writes 0 where AWS leaves a field out: both mean "not set".
     let set = |v: Option<i32>| v.filter(|v| *v > 0);
     Some(Policy {
@@ -101,7 +108,16 @@ async fn policy(iam: &aws_sdk_iam::Client) -> Option<Policy> {
 }
 
 fn update_calls(moto: &Moto) -> u64 {
-    moto.calls().get(UPDATE).copied().unwrap_or(0)
+    moto.call_count(UPDATE)
+}
+
+/// (target, status) of each action, in the report's order.
+fn targets(report: &Report) -> Vec<(&str, Status)> {
+    report
+        .actions
+        .iter()
+        .map(|a| (a.target.as_str(), a.status))
+        .collect()
 }
 
 /// The report's single action.
@@ -112,14 +128,11 @@ fn the_action(report: &Report) -> &iam_remediation::ActionRecord {
 
 #[tokio::test]
 async fn no_policy_becomes_exactly_the_floor() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     assert_eq!(policy(&iam).await, None);
     moto.reset_calls();
 
-    let report = invoke(&moto, &settings(&[]), schedule())
-        .await
-        .expect("report");
+    let report = run(&moto, &[], schedule(FUNCTION)).await;
 
     // The plan's read, the re-read right before the change, and one complete update: no STS
     // call, no listing.
@@ -138,11 +151,11 @@ async fn no_policy_becomes_exactly_the_floor() {
     );
     let action = the_action(&report);
     assert_eq!(action.status, Status::Applied);
-    assert_eq!(action.principal_type, PrincipalKind::Account);
+    assert_eq!(action.principal_type, "account");
     assert_eq!(
         (
             action.principal.as_str(),
-            action.action.as_str(),
+            action.action,
             action.target.as_str()
         ),
         ("account", "update-password-policy", "password-policy")
@@ -162,24 +175,20 @@ async fn no_policy_becomes_exactly_the_floor() {
 
 #[tokio::test]
 async fn a_weak_policy_is_tightened_and_the_report_holds_the_undo_record() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let weak = Policy {
         min: 8,
-        upper: true,
         lower: false,
         numbers: false,
         symbols: false,
         allow_change: false,
         max_age: Some(365),
         reuse: Some(3),
-        hard_expiry: false,
+        ..FLOOR
     };
     set_policy(&iam, weak).await;
 
-    let report = invoke(&moto, &settings(&[]), schedule())
-        .await
-        .expect("report");
+    let report = run(&moto, &[], schedule(FUNCTION)).await;
 
     assert_eq!(policy(&iam).await, Some(FLOOR));
     let action = the_action(&report);
@@ -195,50 +204,35 @@ async fn a_weak_policy_is_tightened_and_the_report_holds_the_undo_record() {
                       "PasswordReusePrevention": 24},
         }))
     );
-    assert!(
-        action
-            .reason
-            .starts_with("weaker than the floor: MinimumPasswordLength 8 -> 14, "),
-        "{}",
-        action.reason
-    );
+    let reason = "weaker than the floor: MinimumPasswordLength 8 -> 14, ";
+    assert!(action.reason.starts_with(reason), "{}", action.reason);
 }
+
+/// A policy stricter than the floor in some fields, weaker in others.
+const STRICTER_IN_PARTS: Policy = Policy {
+    min: 20,
+    lower: false,
+    symbols: false,
+    max_age: Some(30),
+    reuse: None,
+    hard_expiry: true,
+    ..FLOOR
+};
 
 #[tokio::test]
 async fn a_stricter_policy_keeps_its_stricter_values_and_gains_what_is_missing() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let stricter_in_parts = Policy {
-        min: 20,
-        upper: true,
-        lower: false,
-        numbers: true,
-        symbols: false,
-        allow_change: true,
-        max_age: Some(30),
-        reuse: None,
-        hard_expiry: true,
+    let (moto, iam) = Moto::with_iam();
+    set_policy(&iam, STRICTER_IN_PARTS).await;
+
+    let report = run(&moto, &[], schedule(FUNCTION)).await;
+
+    let kept_and_gained = Policy {
+        lower: true,
+        symbols: true,
+        reuse: Some(24),
+        ..STRICTER_IN_PARTS
     };
-    set_policy(&iam, stricter_in_parts).await;
-
-    let report = invoke(&moto, &settings(&[]), schedule())
-        .await
-        .expect("report");
-
-    assert_eq!(
-        policy(&iam).await,
-        Some(Policy {
-            min: 20,
-            upper: true,
-            lower: true,
-            numbers: true,
-            symbols: true,
-            allow_change: true,
-            max_age: Some(30),
-            reuse: Some(24),
-            hard_expiry: true,
-        })
-    );
+    assert_eq!(policy(&iam).await, Some(kept_and_gained));
     assert_eq!(
         the_action(&report).details,
         Some(json!({
@@ -250,8 +244,7 @@ async fn a_stricter_policy_keeps_its_stricter_values_and_gains_what_is_missing()
 
 #[tokio::test]
 async fn a_policy_at_or_above_the_floor_causes_no_update_call() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let above = Policy {
         min: 64,
         max_age: Some(1),
@@ -263,9 +256,7 @@ async fn a_policy_at_or_above_the_floor_causes_no_update_call() {
         let before = snapshot(&iam).await;
         moto.reset_calls();
 
-        let report = invoke(&moto, &settings(&[]), schedule())
-            .await
-            .expect("report");
+        let report = run(&moto, &[], schedule(FUNCTION)).await;
 
         assert!(report.actions.is_empty(), "{report:#?}");
         assert_eq!(report.examined, 1);
@@ -277,131 +268,74 @@ async fn a_policy_at_or_above_the_floor_causes_no_update_call() {
     }
 }
 
+/// Whatever brings the function in, a policy deleted, weakened or missing is set to the floor:
+/// the CloudTrail event of its deletion or of the weakening update, a Config compliance change, a
+/// manual payload without fields.
 #[tokio::test]
-async fn the_same_event_twice_applies_nothing_the_second_time() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let first = invoke(&moto, &settings(&[]), schedule()).await.unwrap();
-    assert_eq!(the_action(&first).status, Status::Applied);
-    let second = invoke(&moto, &settings(&[]), schedule()).await.unwrap();
-    assert!(second.actions.is_empty(), "{second:#?}");
-    assert_eq!(update_calls(&moto), 1);
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-}
+async fn every_trigger_sets_the_floor() {
+    // What the sample update event records someone doing.
+    let weakened = Policy {
+        min: 8,
+        symbols: false,
+        max_age: Some(365),
+        reuse: Some(3),
+        ..FLOOR
+    };
+    for (sample, before, delete, trigger) in [
+        (
+            "cloudtrail-delete-account-password-policy",
+            Some(FLOOR),
+            true,
+            TriggerKind::Cloudtrail,
+        ),
+        (
+            "cloudtrail-update-account-password-policy",
+            Some(weakened),
+            false,
+            TriggerKind::Cloudtrail,
+        ),
+        (
+            "config-compliance-iam-password-policy",
+            None,
+            false,
+            TriggerKind::Config,
+        ),
+        ("manual-run", None, false, TriggerKind::Manual),
+    ] {
+        let (moto, iam) = Moto::with_iam();
+        if let Some(before) = before {
+            set_policy(&iam, before).await;
+        }
+        if delete {
+            iam.delete_account_password_policy()
+                .send()
+                .await
+                .expect("DeleteAccountPasswordPolicy");
+            assert_eq!(policy(&iam).await, None);
+        }
 
-#[tokio::test]
-async fn two_invocations_at_once_end_like_one() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    set_policy(
-        &iam,
-        Policy {
-            min: 8,
-            symbols: false,
-            max_age: None,
-            ..FLOOR
-        },
-    )
-    .await;
-    let settings = settings(&[]);
-    let (a, b) = tokio::join!(
-        invoke(&moto, &settings, schedule()),
-        invoke(
-            &moto,
-            &settings,
-            sample_event(FUNCTION, "cloudtrail-update-account-password-policy")
-        )
-    );
-    a.unwrap();
-    b.unwrap();
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-}
+        let report = run(&moto, &[], sample_event(FUNCTION, sample)).await;
 
-#[tokio::test]
-async fn a_deleted_policy_is_restored_from_the_cloudtrail_event() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    set_policy(&iam, FLOOR).await;
-    iam.delete_account_password_policy()
-        .send()
-        .await
-        .expect("DeleteAccountPasswordPolicy");
-    assert_eq!(policy(&iam).await, None);
-
-    let report = invoke(
-        &moto,
-        &settings(&[]),
-        sample_event(FUNCTION, "cloudtrail-delete-account-password-policy"),
-    )
-    .await
-    .expect("report");
-
-    assert_eq!(report.trigger, TriggerKind::Cloudtrail);
-    assert_eq!(the_action(&report).status, Status::Applied);
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-}
-
-#[tokio::test]
-async fn a_weakening_update_is_undone_from_the_cloudtrail_event() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    // What the sample event records someone doing.
-    set_policy(
-        &iam,
-        Policy {
-            min: 8,
-            symbols: false,
-            max_age: Some(365),
-            reuse: Some(3),
-            ..FLOOR
-        },
-    )
-    .await;
-    let report = invoke(
-        &moto,
-        &settings(&[]),
-        sample_event(FUNCTION, "cloudtrail-update-account-password-policy"),
-    )
-    .await
-    .expect("report");
-    assert_eq!(the_action(&report).status, Status::Applied);
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-}
-
-#[tokio::test]
-async fn a_failed_call_needs_nothing() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    set_policy(&iam, Policy { min: 8, ..FLOOR }).await;
-    moto.reset_calls();
-    let report = invoke(
-        &moto,
-        &settings(&[]),
-        sample_event(FUNCTION, "cloudtrail-delete-account-password-policy-failed"),
-    )
-    .await
-    .expect("report");
-    assert!(
-        report.actions.is_empty() && report.examined == 0,
-        "{report:#?}"
-    );
-    assert_eq!(moto.service_calls("iam"), 0, "{:?}", moto.calls());
-    assert_eq!(policy(&iam).await.map(|p| p.min), Some(8));
+        let action = the_action(&report);
+        assert_eq!(
+            (report.trigger, action.status),
+            (trigger, Status::Applied),
+            "{sample}"
+        );
+        assert_eq!(policy(&iam).await, Some(FLOOR), "{sample}");
+    }
 }
 
 #[tokio::test]
 async fn dry_run_changes_nothing() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     // No policy at all, from DRY_RUN and from the manual payload.
-    for (settings, event) in [
-        (settings(&[("DRY_RUN", "true")]), schedule()),
-        (
-            settings(&[]),
-            sample_event(FUNCTION, "manual-account-dry-run"),
-        ),
+    let manual_dry_run = || sample_event(FUNCTION, "manual-account-dry-run");
+    for (pairs, event) in [
+        (&[("DRY_RUN", "true")][..], schedule(FUNCTION)),
+        (&[], manual_dry_run()),
     ] {
-        let report = invoke(&moto, &settings, event).await.expect("report");
+        let report = run(&moto, pairs, event).await;
         assert!(report.dry_run);
         let action = the_action(&report);
         assert_eq!(action.status, Status::Planned);
@@ -416,13 +350,7 @@ async fn dry_run_changes_nothing() {
     };
     set_policy(&iam, weak).await;
     let before = snapshot(&iam).await;
-    let report = invoke(
-        &moto,
-        &settings(&[]),
-        sample_event(FUNCTION, "manual-account-dry-run"),
-    )
-    .await
-    .expect("report");
+    let report = run(&moto, &[], manual_dry_run()).await;
     assert_eq!(the_action(&report).status, Status::Planned);
     assert_eq!(
         the_action(&report).details,
@@ -435,27 +363,7 @@ async fn dry_run_changes_nothing() {
     assert_eq!(update_calls(&moto), 1, "only the test's own set_policy");
 
     // An explicit `"dry_run": false` overrides DRY_RUN=true.
-    let report = invoke(
-        &moto,
-        &settings(&[("DRY_RUN", "true")]),
-        json!({"dry_run": false}),
-    )
-    .await
-    .expect("report");
-    assert_eq!(
-        (report.trigger, the_action(&report).status),
-        (TriggerKind::Manual, Status::Applied)
-    );
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-}
-
-#[tokio::test]
-async fn a_manual_payload_without_fields_runs_for_the_account() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let report = invoke(&moto, &settings(&[]), sample_event(FUNCTION, "manual-run"))
-        .await
-        .expect("report");
+    let report = run(&moto, &[("DRY_RUN", "true")], json!({"dry_run": false})).await;
     assert_eq!(
         (report.trigger, the_action(&report).status),
         (TriggerKind::Manual, Status::Applied)
@@ -465,298 +373,131 @@ async fn a_manual_payload_without_fields_runs_for_the_account() {
 
 #[tokio::test]
 async fn zero_sets_no_floor_for_max_age_and_reuse_prevention() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let no_expiry_floor = settings(&[
-        ("MAX_PASSWORD_AGE_DAYS", "0"),
-        ("PASSWORD_REUSE_PREVENTION", "0"),
-    ]);
-    invoke(&moto, &no_expiry_floor, schedule())
-        .await
-        .expect("report");
-    assert_eq!(
-        policy(&iam).await,
-        Some(Policy {
-            max_age: None,
-            reuse: None,
-            ..FLOOR
-        })
-    );
+    let (moto, iam) = Moto::with_iam();
+    run(&moto, NO_EXPIRY_FLOOR, schedule(FUNCTION)).await;
+    let floor = Policy {
+        max_age: None,
+        reuse: None,
+        ..FLOOR
+    };
+    assert_eq!(policy(&iam).await, Some(floor));
 
     // An account's own values are kept, never removed.
-    set_policy(
-        &iam,
-        Policy {
-            max_age: Some(60),
-            reuse: Some(5),
-            min: 8,
-            ..FLOOR
-        },
-    )
-    .await;
-    invoke(&moto, &no_expiry_floor, schedule())
-        .await
-        .expect("report");
-    assert_eq!(
-        policy(&iam).await,
-        Some(Policy {
-            max_age: Some(60),
-            reuse: Some(5),
-            ..FLOOR
-        })
-    );
+    let own = Policy {
+        max_age: Some(60),
+        reuse: Some(5),
+        ..FLOOR
+    };
+    set_policy(&iam, Policy { min: 8, ..own }).await;
+    run(&moto, NO_EXPIRY_FLOOR, schedule(FUNCTION)).await;
+    assert_eq!(policy(&iam).await, Some(own));
 }
 
 #[tokio::test]
 async fn a_custom_floor_is_honoured_field_by_field() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let floor = settings(&[
-        ("MIN_PASSWORD_LENGTH", "32"),
-        ("REQUIRE_SYMBOLS", "false"),
-        ("ALLOW_USERS_TO_CHANGE_PASSWORD", "false"),
-        ("MAX_PASSWORD_AGE_DAYS", "45"),
-        ("PASSWORD_REUSE_PREVENTION", "10"),
-        ("HARD_EXPIRY", "true"),
-    ]);
-    invoke(&moto, &floor, schedule()).await.expect("report");
-    assert_eq!(
-        policy(&iam).await,
-        Some(Policy {
-            min: 32,
-            symbols: false,
-            allow_change: false,
-            max_age: Some(45),
-            reuse: Some(10),
-            hard_expiry: true,
-            ..FLOOR
-        })
-    );
-}
-
-#[tokio::test]
-async fn a_floor_weaker_than_aws_default_is_not_set_on_an_account_without_a_policy() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let weak_floor = settings(&[
-        ("MIN_PASSWORD_LENGTH", "6"),
-        ("REQUIRE_SYMBOLS", "false"),
-        ("REQUIRE_NUMBERS", "false"),
-    ]);
-    let report = invoke(&moto, &weak_floor, schedule())
-        .await
-        .expect("report");
-    let action = the_action(&report);
-    assert_eq!(action.status, Status::Skipped);
-    assert!(
-        action.reason.contains("weaker than AWS's default policy"),
-        "{}",
-        action.reason
-    );
-    assert_eq!(policy(&iam).await, None);
-    assert_eq!(update_calls(&moto), 0);
-}
-
-#[tokio::test]
-async fn config_compliance_change_from_iam_password_policy() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let event = sample_event(FUNCTION, "config-compliance-iam-password-policy");
-
-    let compliant = with(
-        event.clone(),
-        "/detail/newEvaluationResult/complianceType",
-        json!("COMPLIANT"),
-    );
-    let report = invoke(&moto, &settings(&[]), compliant)
-        .await
-        .expect("report");
-    assert!(
-        report.actions.is_empty() && report.examined == 0,
-        "{report:#?}"
-    );
-    assert_eq!(policy(&iam).await, None);
-
-    let report = invoke(&moto, &settings(&[]), event).await.expect("report");
-    assert_eq!(report.trigger, TriggerKind::Config);
-    assert_eq!(the_action(&report).status, Status::Applied);
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-}
-
-#[tokio::test]
-async fn config_rule_invocations_report_evaluations_back() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let event = sample_event(FUNCTION, "config-rule-scheduled");
-
-    invoke(&moto, &settings(&[("DRY_RUN", "true")]), event.clone())
-        .await
-        .expect("dry run");
-    assert_eq!(policy(&iam).await, None);
-    let report = invoke(&moto, &settings(&[]), event.clone())
-        .await
-        .expect("report");
-    assert_eq!(report.trigger, TriggerKind::ConfigRule);
-    assert_eq!(policy(&iam).await, Some(FLOOR));
-    let report = invoke(&moto, &settings(&[]), event.clone())
-        .await
-        .expect("report");
-    assert!(report.actions.is_empty());
-    invoke(
-        &moto,
-        &settings(&[]),
-        with(event, "/eventLeftScope", json!(true)),
-    )
-    .await
-    .expect("left scope");
-
-    let results: Vec<(String, String, String)> = moto
-        .evaluations()
-        .iter()
-        .map(|e| {
-            let evaluation = &e["Evaluations"][0];
-            (
-                evaluation["ComplianceResourceType"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                evaluation["ComplianceResourceId"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                evaluation["ComplianceType"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let account = |compliance: &str| {
-        (
-            "AWS::::Account".to_owned(),
-            "123456789012".to_owned(),
-            compliance.to_owned(),
-        )
+    let (moto, iam) = Moto::with_iam();
+    let report = run(&moto, CUSTOM_FLOOR, schedule(FUNCTION)).await;
+    // HARD_EXPIRY=true is held back: the policy's passwords expire (MaxPasswordAge 45), and
+    // hard expiry would lock out every user whose password is past it. The rest of the floor
+    // is set.
+    let custom = Policy {
+        min: 32,
+        symbols: false,
+        allow_change: false,
+        max_age: Some(45),
+        reuse: Some(10),
+        hard_expiry: false,
+        ..FLOOR
     };
+    assert_eq!(policy(&iam).await, Some(custom));
     assert_eq!(
-        results,
+        targets(&report),
         vec![
-            account("NON_COMPLIANT"),
-            account("COMPLIANT"),
-            account("COMPLIANT"),
-            account("NOT_APPLICABLE")
+            ("HardExpiry", Status::Skipped),
+            ("password-policy", Status::Applied)
         ]
     );
 }
 
 #[tokio::test]
-async fn bad_input_is_a_clear_error_and_changes_nothing() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    set_policy(&iam, Policy { min: 8, ..FLOOR }).await;
-    let before = snapshot(&iam).await;
-    let updates = update_calls(&moto);
-    let other_call = with(
-        sample_event(FUNCTION, "cloudtrail-update-account-password-policy"),
-        "/detail/eventName",
-        json!("CreateAccessKey"),
-    );
-    let user_change = with(
-        sample_event(FUNCTION, "config-compliance-iam-password-policy"),
-        "/detail/resourceType",
-        json!("AWS::IAM::User"),
-    );
-    let health = json!({"version": "0", "id": "1", "detail-type": "AWS Health Event", "source": "aws.health",
-        "account": "123456789012", "time": "2026-11-22T11:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"eventTypeCode": "AWS_RISK_CREDENTIALS_EXPOSED", "affectedEntities": [{"entityValue": "AKIAIOSFODNN7EXAMPLE"}]}});
-    let cases = [
-        (json!([1, 2, 3]), "expected a JSON object, got an array"),
-        (json!(null), "expected a JSON object, got null"),
-        (
-            with(schedule(), "/detail-type", json!("Object Created")),
-            "unknown event",
-        ),
-        (json!({"dryrun": true}), "unknown field `dryrun`"),
-        (json!({"dry_run": "yes"}), "manual payload"),
-        (json!({"users": ["alice"]}), "`users` is not accepted"),
-        (json!({"roles": ["admin"]}), "`roles` is not accepted"),
-        (
-            other_call,
-            "CloudTrail event CreateAccessKey is not handled here",
-        ),
-        (
-            user_change,
-            "resource type AWS::IAM::User is not the account",
-        ),
-        (health, "unknown event"),
-    ];
-    for (event, expected) in cases {
-        let err = invoke(&moto, &settings(&[]), event.clone())
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains(expected), "{event}: {err}");
-        assert_eq!(snapshot(&iam).await, before, "{event} changed something");
+async fn hard_expiry_holds_back_a_new_or_shorter_max_age_but_not_the_rest() {
+    let (moto, iam) = Moto::with_iam();
+    for max_age in [None, Some(365)] {
+        let hard = Policy {
+            min: 8,
+            max_age,
+            hard_expiry: true,
+            ..FLOOR
+        };
+        set_policy(&iam, hard).await;
+        let report = run(&moto, &[], schedule(FUNCTION)).await;
+        assert_eq!(
+            policy(&iam).await,
+            Some(Policy { min: 14, ..hard }),
+            "MaxPasswordAge and HardExpiry stay as they were"
+        );
+        assert_eq!(
+            targets(&report),
+            vec![
+                ("MaxPasswordAge", Status::Skipped),
+                ("password-policy", Status::Applied)
+            ],
+            "{report:#?}"
+        );
+        let held_back = &report.actions[0].reason;
+        assert!(held_back.contains("HardExpiry"), "{held_back}");
     }
-    assert_eq!(update_calls(&moto), updates);
+}
+
+#[tokio::test]
+async fn a_floor_weaker_than_aws_default_is_not_set_on_an_account_without_a_policy() {
+    let (moto, iam) = Moto::with_iam();
+    let report = run(&moto, WEAK_FLOOR, schedule(FUNCTION)).await;
+    let action = the_action(&report);
+    assert_eq!(action.status, Status::Skipped);
+    let weaker = "weaker than AWS's default policy";
+    assert!(action.reason.contains(weaker), "{}", action.reason);
+    assert_eq!(policy(&iam).await, None);
+    assert_eq!(update_calls(&moto), 0);
 }
 
 #[tokio::test]
 async fn a_refused_update_fails_the_run_and_the_next_run_completes_it() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let weak = Policy { min: 8, ..FLOOR };
     set_policy(&iam, weak).await;
     moto.inject_fault(UPDATE, "AccessDenied", 403, 1, 0);
 
-    let err = invoke(&moto, &settings(&[]), schedule()).await.unwrap_err();
+    let result = invoke(&moto.password_policy(&[]), schedule(FUNCTION)).await;
 
-    let Error::ActionsFailed { count: 1, summary } = &err else {
-        panic!("{err}")
-    };
-    assert!(
-        summary.contains("UpdateAccountPasswordPolicy failed: AccessDenied"),
-        "{summary}"
+    assert_failed(
+        result,
+        1,
+        &["UpdateAccountPasswordPolicy failed: AccessDenied"],
     );
     assert_eq!(policy(&iam).await, Some(weak));
-    let report = invoke(&moto, &settings(&[]), schedule())
-        .await
-        .expect("report");
+    let report = run(&moto, &[], schedule(FUNCTION)).await;
     assert_eq!(the_action(&report).status, Status::Applied);
     assert_eq!(policy(&iam).await, Some(FLOOR));
 }
 
+/// The first read, or the re-read right before the change, fails: the run fails naming it, and
+/// nothing is changed.
 #[tokio::test]
 async fn an_unreadable_policy_stops_the_run_before_any_change() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    moto.inject_fault("iam:GetAccountPasswordPolicy", "AccessDenied", 403, 1, 0);
-    let err = invoke(&moto, &settings(&[]), schedule()).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "GetAccountPasswordPolicy failed: AccessDenied: injected by the test bed"
-    );
-    assert_eq!(update_calls(&moto), 0);
-    assert_eq!(policy(&iam).await, None);
-
-    // The re-read right before the change fails: still nothing changed.
-    moto.inject_fault("iam:GetAccountPasswordPolicy", "AccessDenied", 403, 1, 1);
-    let err = invoke(&moto, &settings(&[]), schedule()).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("GetAccountPasswordPolicy failed: AccessDenied"),
-        "{err}"
-    );
-    assert_eq!(update_calls(&moto), 0);
-    assert_eq!(policy(&iam).await, None);
-}
-
-#[tokio::test]
-async fn throttling_is_retried() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    moto.inject_fault("iam:GetAccountPasswordPolicy", "Throttling", 400, 1, 0);
-    moto.inject_fault(UPDATE, "Throttling", 400, 2, 0);
-    let report = invoke(&moto, &settings(&[]), schedule())
-        .await
-        .expect("report");
-    assert_eq!(the_action(&report).status, Status::Applied);
-    assert_eq!(update_calls(&moto), 3);
-    assert_eq!(policy(&iam).await, Some(FLOOR));
+    let (moto, iam) = Moto::with_iam();
+    for skip in [0, 1] {
+        moto.inject_fault("iam:GetAccountPasswordPolicy", "AccessDenied", 403, 1, skip);
+        let err = invoke(&moto.password_policy(&[]), schedule(FUNCTION))
+            .await
+            .unwrap_err();
+        let denied = "GetAccountPasswordPolicy failed: AccessDenied";
+        assert!(err.to_string().contains(denied), "{skip}: {err}");
+        if skip == 0 {
+            let whole = format!("{denied}: injected by the test bed");
+            assert_eq!(err.to_string(), whole);
+        }
+        assert_eq!(update_calls(&moto), 0, "{skip}");
+        assert_eq!(policy(&iam).await, None, "{skip}");
+    }
 }

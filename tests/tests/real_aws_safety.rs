@@ -1,97 +1,45 @@
 //! Real-AWS safety scenarios (the "Semantics that protect users" of the design): what must hold
 //! when IAM, Secrets Manager and people behave as they do in a real account, not as in a tidy
-//! test. Each test names the wanted behaviour; the `invoke_*` wrappers below are the only place
-//! that knows each function's entry point, so the scenarios port easily when the API changes.
+//! test. Each test names the wanted behaviour; `run` below (through the test bed's `Deployed`) is
+//! the only place that knows the functions' entry point, so the scenarios port easily when the
+//! API changes.
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
+use access_keys::AccessKeys;
 use chrono::{DateTime, Duration, Utc};
-use iam_remediation::{ActionRecord, Clients, Env, Error, Report, Status};
+use console_passwords::ConsolePasswords;
+use iam_remediation::{Error, Principal, Remediation, Report, Status};
+use inline_policies::InlinePolicies;
 use integration_tests::{
-    Moto, add_key, create_user, days_ago, iso, key_status, key_statuses, sample_event, tag_user,
-    user_tags, user_with_key, with,
+    ACTIVE, Deployed, INACTIVE, Moto, ROTATE, account_password_policy, action_on, add_key,
+    assert_keys, assert_only_key, attached, create_user, days_ago, delete_key, exposed,
+    has_password, inline_names, iso, key_statuses, managed_arn, outcomes, row, sample_event,
+    schedule, secret_key_id, set_key_status, tag_user, user_tags, user_with_key,
+    user_with_password, user_with_policy, with,
 };
+use password_policy::PasswordPolicies;
 use serde_json::{Value, json};
 
-// -- the four functions, called the way the runtime calls them ----------------------------
+const KEYS: &str = "access-keys";
 
-fn key_settings(pairs: &[(&str, &str)]) -> access_keys::Settings {
-    access_keys::Settings::from_env(&Env::from_pairs(pairs.iter().copied())).expect("settings")
-}
+// -- the functions, called the way the runtime calls them, and what they said ---------------
 
-fn rotate_settings(extra: &[(&str, &str)]) -> access_keys::Settings {
-    let mut pairs = vec![("KEY_ACTION", "rotate")];
-    pairs.extend_from_slice(extra);
-    key_settings(&pairs)
-}
-
-async fn invoke_access_keys(
-    moto: &Moto,
-    settings: &access_keys::Settings,
-    event: Value,
-    now: DateTime<Utc>,
-) -> Result<Report, Error> {
-    let deps = access_keys::Deps::new(&moto.sdk_config());
-    access_keys::handle(&deps, settings, event, now, None).await
-}
-
-async fn invoke_console_passwords(
+/// One invocation of function `F` at `now`, with the settings these variables give.
+async fn run<F: Remediation>(
     moto: &Moto,
     pairs: &[(&str, &str)],
     event: Value,
     now: DateTime<Utc>,
 ) -> Result<Report, Error> {
-    let settings = console_passwords::Settings::from_env(&Env::from_pairs(pairs.iter().copied()))
-        .expect("settings");
-    let clients = Clients::new(&moto.sdk_config());
-    console_passwords::handle(&clients, &settings, event, now, None).await
-}
-
-async fn invoke_password_policy(
-    moto: &Moto,
-    pairs: &[(&str, &str)],
-    event: Value,
-) -> Result<Report, Error> {
-    let settings = password_policy::Settings::from_env(&Env::from_pairs(pairs.iter().copied()))
-        .expect("settings");
-    let clients = Clients::new(&moto.sdk_config());
-    password_policy::handle(&clients, &settings, event, Utc::now(), None).await
-}
-
-async fn invoke_inline_policies(
-    moto: &Moto,
-    pairs: &[(&str, &str)],
-    event: Value,
-) -> Result<Report, Error> {
-    let settings = inline_policies::Settings::from_env(&Env::from_pairs(pairs.iter().copied()))
-        .expect("settings");
-    let clients = Clients::new(&moto.sdk_config());
-    inline_policies::handle(&clients, &settings, event, Utc::now(), None).await
-}
-
-// -- events and reading the outcome ---------------------------------------------------------
-
-fn schedule(function: &str) -> Value {
-    sample_event(function, "scheduled")
-}
-
-/// AWS Health's AWS_RISK_CREDENTIALS_EXPOSED naming these keys.
-fn exposed(key_ids: &[&str]) -> Value {
-    let entities: Vec<Value> = key_ids
-        .iter()
-        .map(|id| json!({"entityValue": id}))
-        .collect();
-    with(
-        sample_event("access-keys", "health-credentials-exposed"),
-        "/detail/affectedEntities",
-        json!(entities),
-    )
+    let function = Deployed::<F>::new(&moto.sdk_config(), pairs);
+    function.invoke_at(event, now, None).await
 }
 
 /// CloudTrail's UpdateAccessKey of `key_id` of `user` to `status`.
 fn update_access_key_event(user: &str, key_id: &str, status: &str) -> Value {
     with(
-        sample_event("access-keys", "cloudtrail-update-access-key"),
+        sample_event(KEYS, "cloudtrail-update-access-key"),
         "/detail/requestParameters",
         json!({"userName": user, "accessKeyId": key_id, "status": status}),
     )
@@ -105,42 +53,53 @@ fn said(result: &Result<Report, Error>) -> String {
     }
 }
 
-fn action_on<'a>(report: &'a Report, target: &str) -> &'a ActionRecord {
-    report
-        .actions
-        .iter()
-        .find(|a| a.target == target)
-        .unwrap_or_else(|| panic!("no action on {target}: {report:#?}"))
+/// Asserts the keys' statuses (as [`assert_keys`]), `why` they should be so, and what the run
+/// said.
+async fn assert_keys_after(
+    moto: &Moto,
+    expected: &[(&str, &str, Option<&str>)],
+    why: &str,
+    result: &Result<Report, Error>,
+) {
+    let context = format!("{why}; the run said: {}", said(result));
+    assert_keys(&moto.iam(), expected, &context).await;
 }
 
-async fn set_key_status(iam: &aws_sdk_iam::Client, user: &str, key_id: &str, status: &str) {
-    iam.update_access_key()
-        .user_name(user)
-        .access_key_id(key_id)
-        .status(status.into())
-        .send()
+/// alice with one key (returned), 200 days old and used yesterday, that a sweep at `at`
+/// deactivated and recorded.
+async fn alice_deactivated(moto: &Moto, at: DateTime<Utc>) -> String {
+    let key = user_with_key(moto, "alice", 200, Some(1)).await;
+    run::<AccessKeys>(moto, &[], schedule(KEYS), at)
         .await
-        .expect("UpdateAccessKey");
+        .unwrap();
+    key
 }
 
-/// The key ID the user's rotation secret holds at `stage`, or what a consumer reads (no stage:
-/// AWSCURRENT) when `None`. `None` back: no secret, or no such stage.
-async fn secret_key_id(moto: &Moto, user: &str, stage: Option<&str>) -> Option<String> {
-    let output = moto
-        .secrets()
-        .get_secret_value()
-        .secret_id(format!("iam-remediation/access-keys/{user}"))
-        .set_version_stage(stage.map(str::to_owned))
-        .send()
-        .await
-        .ok()?;
-    let stored: Value = serde_json::from_str(output.secret_string()?).ok()?;
-    stored["AccessKeyId"].as_str().map(str::to_owned)
+/// Asserts that the sweep 31 days after `t0` (past the quiet period) leaves alice's inactive
+/// `key` there: a failure says `why`.
+async fn assert_kept_after_the_quiet_period(moto: &Moto, key: &str, t0: DateTime<Utc>, why: &str) {
+    let later = t0 + Duration::days(31);
+    let result = run::<AccessKeys>(moto, &[], schedule(KEYS), later).await;
+    assert_keys_after(moto, &[("alice", key, INACTIVE)], why, &result).await;
 }
 
-async fn has_password(iam: &aws_sdk_iam::Client, user: &str) -> bool {
-    iam.get_login_profile().user_name(user).send().await.is_ok()
+/// Reports `key` exposed (AWS Health) while the test bed denies every call of each of `denied`.
+async fn report_exposed(moto: &Moto, key: &str, denied: &[&str]) -> Result<Report, Error> {
+    for action in denied {
+        moto.inject_fault(action, "AccessDenied", 403, 100, 0);
+    }
+    run::<AccessKeys>(moto, &[], exposed(&[key]), Utc::now()).await
 }
+
+/// Asserts that the run says why the deactivation's record could not be written (`what` failed).
+fn assert_record_not_written(result: &Result<Report, Error>, what: &str) {
+    let said = said(result);
+    let why = "the report says the record could not be written";
+    assert!(said.contains(what), "{why}: {said}");
+}
+
+/// The run said the exposed key is still active.
+const STILL_ACTIVE: &str = "the exposed key is still active";
 
 // == 1. An exposed key is deactivated whatever else fails =====================================
 
@@ -149,25 +108,14 @@ async fn has_password(iam: &aws_sdk_iam::Client, user: &str) -> bool {
 #[tokio::test]
 async fn exposed_key_is_deactivated_when_tags_cannot_be_read() {
     let moto = Moto::start();
-    let iam = moto.iam();
     let key = user_with_key(&moto, "alice", 10, Some(0)).await;
-    moto.inject_fault("iam:ListUserTags", "AccessDenied", 403, 100, 0);
-    moto.inject_fault("iam:GetUser", "AccessDenied", 403, 100, 0);
 
-    let result = invoke_access_keys(&moto, &key_settings(&[]), exposed(&[&key]), Utc::now()).await;
+    let result = report_exposed(&moto, &key, &["iam:ListUserTags", "iam:GetUser"]).await;
 
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive"),
-        "the exposed key is still active; the run said: {}",
-        said(&result)
-    );
+    assert_keys_after(&moto, &[("alice", &key, INACTIVE)], STILL_ACTIVE, &result).await;
     if let Ok(report) = &result {
-        assert_eq!(
-            action_on(report, &key).status,
-            Status::Applied,
-            "{report:#?}"
-        );
+        let action = action_on(report, &key);
+        assert_eq!(action.status, Status::Applied, "{report:#?}");
     }
 }
 
@@ -176,12 +124,10 @@ async fn exposed_key_is_deactivated_when_tags_cannot_be_read() {
 #[tokio::test]
 async fn exposed_key_that_cannot_be_deactivated_is_a_lambda_error() {
     let moto = Moto::start();
-    let iam = moto.iam();
     let key = user_with_key(&moto, "alice", 10, Some(0)).await;
-    moto.inject_fault("iam:ListUserTags", "AccessDenied", 403, 100, 0);
-    moto.inject_fault("iam:UpdateAccessKey", "AccessDenied", 403, 100, 0);
+    let denied = ["iam:ListUserTags", "iam:UpdateAccessKey"];
 
-    let result = invoke_access_keys(&moto, &key_settings(&[]), exposed(&[&key]), Utc::now()).await;
+    let result = report_exposed(&moto, &key, &denied).await;
 
     let error = result.expect_err("an exposed key left active must fail the run");
     assert!(
@@ -189,10 +135,7 @@ async fn exposed_key_that_cannot_be_deactivated_is_a_lambda_error() {
         "{error}"
     );
     moto.clear_faults();
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Active")
-    );
+    assert_keys(&moto.iam(), &[("alice", &key, ACTIVE)], "not deactivated").await;
 }
 
 /// 1b. The record cannot be written because the user already has IAM's 50 tags (TagUser:
@@ -200,24 +143,11 @@ async fn exposed_key_that_cannot_be_deactivated_is_a_lambda_error() {
 /// the missing record is a warning in the report.
 #[tokio::test]
 async fn exposed_key_is_deactivated_when_its_user_already_has_50_tags() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let key = user_with_key(&moto, "alice", 10, Some(0)).await;
-    let tags: Vec<_> = (0..50)
-        .map(|i| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(format!("team-{i:02}"))
-                .value("x")
-                .build()
-                .unwrap()
-        })
-        .collect();
-    iam.tag_user()
-        .user_name("alice")
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .unwrap();
+    for i in 0..50 {
+        tag_user(&iam, "alice", &format!("team-{i:02}"), "x").await;
+    }
     // The test bed holds IAM's quota: a 51st tag is refused.
     let refused = iam
         .tag_user()
@@ -238,19 +168,10 @@ async fn exposed_key_is_deactivated_when_its_user_already_has_50_tags() {
         "{refused:?}"
     );
 
-    let result = invoke_access_keys(&moto, &key_settings(&[]), exposed(&[&key]), Utc::now()).await;
+    let result = report_exposed(&moto, &key, &[]).await;
 
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive"),
-        "the exposed key is still active; the run said: {}",
-        said(&result)
-    );
-    assert!(
-        said(&result).contains("LimitExceeded"),
-        "the report says the record could not be written: {}",
-        said(&result)
-    );
+    assert_keys_after(&moto, &[("alice", &key, INACTIVE)], STILL_ACTIVE, &result).await;
+    assert_record_not_written(&result, "LimitExceeded");
     assert_eq!(user_tags(&iam, "alice").await.len(), 50, "no tag was lost");
 }
 
@@ -258,23 +179,13 @@ async fn exposed_key_is_deactivated_when_its_user_already_has_50_tags() {
 #[tokio::test]
 async fn exposed_key_is_deactivated_when_tag_writes_are_denied() {
     let moto = Moto::start();
-    let iam = moto.iam();
     let key = user_with_key(&moto, "alice", 10, Some(0)).await;
-    moto.inject_fault("iam:TagUser", "AccessDenied", 403, 100, 0);
 
-    let result = invoke_access_keys(&moto, &key_settings(&[]), exposed(&[&key]), Utc::now()).await;
+    let result = report_exposed(&moto, &key, &["iam:TagUser"]).await;
 
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive"),
-        "the exposed key is still active; the run said: {}",
-        said(&result)
-    );
-    assert!(
-        said(&result).contains("TagUser"),
-        "the report says the record could not be written: {}",
-        said(&result)
-    );
+    let still = [("alice", key.as_str(), INACTIVE)];
+    assert_keys_after(&moto, &still, STILL_ACTIVE, &result).await;
+    assert_record_not_written(&result, "TagUser");
 }
 
 /// 1d. Rotate mode: the user's rotation secret cannot be read (GetSecretValue denied). The
@@ -282,64 +193,32 @@ async fn exposed_key_is_deactivated_when_tag_writes_are_denied() {
 #[tokio::test]
 async fn exposed_key_is_deactivated_in_rotate_mode_when_the_secret_cannot_be_read() {
     let moto = Moto::start();
-    let iam = moto.iam();
     // Two active keys, one too old: what a rotation whose record was lost looks like, so the
     // function consults the user's secret.
     let old = user_with_key(&moto, "bob", 200, Some(1)).await;
     let key = add_key(&moto, "bob", 5, Some(0)).await;
-    moto.inject_fault(
-        "secretsmanager:GetSecretValue",
-        "AccessDeniedException",
-        400,
-        100,
-        0,
-    );
+    let denied = "AccessDeniedException";
+    moto.inject_fault("secretsmanager:GetSecretValue", denied, 400, 100, 0);
 
-    let result =
-        invoke_access_keys(&moto, &rotate_settings(&[]), exposed(&[&key]), Utc::now()).await;
+    let result = run::<AccessKeys>(&moto, &[ROTATE], exposed(&[&key]), Utc::now()).await;
 
-    assert_eq!(
-        key_status(&iam, "bob", &key).await.as_deref(),
-        Some("Inactive"),
-        "the exposed key is still active; the run said: {}",
-        said(&result)
-    );
-    assert_eq!(
-        key_status(&iam, "bob", &old).await.as_deref(),
-        Some("Active"),
-        "only the exposed key is acted on"
-    );
+    // Only the exposed key is acted on.
+    let expected = [("bob", key.as_str(), INACTIVE), ("bob", &old, ACTIVE)];
+    assert_keys_after(&moto, &expected, STILL_ACTIVE, &result).await;
 }
 
 /// 1e. A Health event naming a key that no longer exists and a live one: the live one is
 /// deactivated, and the missing one is reported as an error.
 #[tokio::test]
 async fn exposed_live_key_is_deactivated_when_the_event_also_names_a_deleted_key() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let gone = user_with_key(&moto, "alice", 10, Some(0)).await;
-    iam.delete_access_key()
-        .user_name("alice")
-        .access_key_id(&gone)
-        .send()
-        .await
-        .unwrap();
+    delete_key(&iam, "alice", &gone).await;
     let live = user_with_key(&moto, "bob", 10, Some(0)).await;
 
-    let result = invoke_access_keys(
-        &moto,
-        &key_settings(&[]),
-        exposed(&[&gone, &live]),
-        Utc::now(),
-    )
-    .await;
+    let result = run::<AccessKeys>(&moto, &[], exposed(&[&gone, &live]), Utc::now()).await;
 
-    assert_eq!(
-        key_status(&iam, "bob", &live).await.as_deref(),
-        Some("Inactive"),
-        "the run said: {}",
-        said(&result)
-    );
+    assert_keys_after(&moto, &[("bob", &live, INACTIVE)], STILL_ACTIVE, &result).await;
     let error = result.expect_err("a key that cannot be found is an error of the run");
     assert!(error.to_string().contains(&gone), "{error}");
 }
@@ -351,26 +230,17 @@ async fn exposed_live_key_is_deactivated_when_the_event_also_names_a_deleted_key
 #[tokio::test]
 async fn exposed_live_key_is_deactivated_when_another_named_key_cannot_be_looked_up() {
     let moto = Moto::start();
-    let iam = moto.iam();
     let live = user_with_key(&moto, "bob", 10, Some(0)).await;
-    // The first lookup (of the foreign key, named first) is refused.
+    // The first lookup (of the foreign key, named first) is refused; one read at a time, so that
+    // the fault lands on it.
     moto.inject_fault("iam:GetAccessKeyLastUsed", "AccessDenied", 403, 1, 0);
 
     let foreign = "AKIAFOREIGNACCOUNT01";
-    let result = invoke_access_keys(
-        &moto,
-        &key_settings(&[]),
-        exposed(&[foreign, &live]),
-        Utc::now(),
-    )
-    .await;
+    let one_at_a_time = [("MAX_CONCURRENCY", "1")];
+    let event = exposed(&[foreign, &live]);
+    let result = run::<AccessKeys>(&moto, &one_at_a_time, event, Utc::now()).await;
 
-    assert_eq!(
-        key_status(&iam, "bob", &live).await.as_deref(),
-        Some("Inactive"),
-        "the live exposed key is still active; the run said: {}",
-        said(&result)
-    );
+    assert_keys_after(&moto, &[("bob", &live, INACTIVE)], STILL_ACTIVE, &result).await;
     let error = result.expect_err("a key that could not be looked up is an error of the run");
     assert!(error.to_string().contains(foreign), "{error}");
 }
@@ -379,27 +249,17 @@ async fn exposed_live_key_is_deactivated_when_another_named_key_cannot_be_looked
 /// when the user is next handled, so that a user's tag count does not creep towards IAM's 50.
 #[tokio::test]
 async fn records_of_keys_that_no_longer_exist_are_removed_when_the_user_is_next_handled() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let old = user_with_key(&moto, "alice", 200, Some(1)).await;
+    let (moto, iam) = Moto::with_iam();
     let now = Utc::now();
-    invoke_access_keys(&moto, &key_settings(&[]), schedule("access-keys"), now)
-        .await
-        .unwrap();
+    let old = alice_deactivated(&moto, now).await;
     let record = format!("iam-remediation:key:{old}");
     assert!(user_tags(&iam, "alice").await.contains_key(&record));
 
     // The owner deletes the old key by hand and creates a new one; CloudTrail tells the function.
-    iam.delete_access_key()
-        .user_name("alice")
-        .access_key_id(&old)
-        .send()
-        .await
-        .unwrap();
+    delete_key(&iam, "alice", &old).await;
     let new = add_key(&moto, "alice", 0, None).await;
-    let event = sample_event("access-keys", "cloudtrail-create-access-key");
-    let result =
-        invoke_access_keys(&moto, &key_settings(&[]), event, now + Duration::hours(1)).await;
+    let event = sample_event(KEYS, "cloudtrail-create-access-key");
+    let result = run::<AccessKeys>(&moto, &[], event, now + Duration::hours(1)).await;
 
     let tags = user_tags(&iam, "alice").await;
     assert!(
@@ -407,29 +267,19 @@ async fn records_of_keys_that_no_longer_exist_are_removed_when_the_user_is_next_
         "the record of deleted key {old} is still on alice: {tags:?}; the run said: {}",
         said(&result)
     );
-    assert_eq!(
-        key_status(&iam, "alice", &new).await.as_deref(),
-        Some("Active")
-    );
+    assert_keys(&iam, &[("alice", &new, ACTIVE)], "the new key").await;
 }
 
 // == 2. A rotation never leaves AWSCURRENT on a deleted key =================================
 
 #[tokio::test]
 async fn a_failed_rotation_puts_awscurrent_back_on_the_working_key() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let secrets = moto.secrets();
     create_user(&iam, "alice").await;
     // Key B works and is what the user's secret holds (an earlier rotation); it is now too old.
-    let working = iam
-        .create_access_key()
-        .user_name("alice")
-        .send()
-        .await
-        .unwrap()
-        .access_key
-        .unwrap();
+    let created = iam.create_access_key().user_name("alice").send();
+    let working = created.await.unwrap().access_key.unwrap();
     let b = working.access_key_id.clone();
     moto.set_key(&b, Some(days_ago(200)), Some(Some(days_ago(1))));
     let b_version = secrets
@@ -449,12 +299,8 @@ async fn a_failed_rotation_puts_awscurrent_back_on_the_working_key() {
         .unwrap()
         .version_id
         .unwrap();
-    assert_eq!(
-        secret_key_id(&moto, "alice", Some("AWSCURRENT"))
-            .await
-            .as_deref(),
-        Some(b.as_str())
-    );
+    let current = secret_key_id(&moto, "alice", Some("AWSCURRENT")).await;
+    assert_eq!(current.as_deref(), Some(b.as_str()));
     // Once the new key is stored (PutSecretValue moved AWSCURRENT to it), reading it back fails.
     moto.after(
         "secretsmanager:PutSecretValue",
@@ -462,37 +308,22 @@ async fn a_failed_rotation_puts_awscurrent_back_on_the_working_key() {
         &json!({"fault": {"action": "secretsmanager:GetSecretValue", "code": "AccessDeniedException", "status": 400, "count": 100}}),
     );
 
-    let result = invoke_access_keys(
-        &moto,
-        &rotate_settings(&[]),
-        schedule("access-keys"),
-        Utc::now(),
-    )
-    .await;
+    let result = run::<AccessKeys>(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
     moto.clear_faults();
 
     assert!(
-        moto.calls()
-            .get("secretsmanager:PutSecretValue")
-            .copied()
-            .unwrap_or(0)
-            >= 1,
+        moto.call_count("secretsmanager:PutSecretValue") >= 1,
         "the scenario needs the new key stored first: {:?}",
         moto.calls()
     );
-    assert_eq!(
-        key_statuses(&iam, "alice")
-            .await
-            .into_iter()
-            .collect::<Vec<_>>(),
-        vec![(b.clone(), "Active".to_owned())],
+    let context = format!(
         "the new key is deleted, B untouched; the run said: {}",
         said(&result)
     );
+    assert_only_key(&iam, "alice", &b, "Active", &context).await;
+    let current = secret_key_id(&moto, "alice", Some("AWSCURRENT")).await;
     assert_eq!(
-        secret_key_id(&moto, "alice", Some("AWSCURRENT"))
-            .await
-            .as_deref(),
+        current.as_deref(),
         Some(b.as_str()),
         "AWSCURRENT must hold the working key B again, not the deleted new key; the run said: {}",
         said(&result)
@@ -531,20 +362,13 @@ async fn a_failed_rotation_puts_awscurrent_back_on_the_working_key() {
 /// the quiet-period rule must not delete the key on the old record.
 #[tokio::test]
 async fn a_key_reactivated_since_its_record_is_never_deleted_on_that_record() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let key = user_with_key(&moto, "alice", 10, Some(1)).await;
-    let settings = key_settings(&[]);
     let t0 = Utc::now();
     // An operator turns the key off through the function: recorded.
     let order = json!({"access_key_id": key, "action": "deactivate"});
-    invoke_access_keys(&moto, &settings, order, t0)
-        .await
-        .unwrap();
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive")
-    );
+    run::<AccessKeys>(&moto, &[], order, t0).await.unwrap();
+    assert_keys(&iam, &[("alice", &key, INACTIVE)], "ordered off").await;
     assert!(
         user_tags(&iam, "alice").await[&format!("iam-remediation:key:{key}")]
             .starts_with("deactivated ")
@@ -552,14 +376,10 @@ async fn a_key_reactivated_since_its_record_is_never_deleted_on_that_record() {
 
     // Someone turns it back on, and the function hears the call.
     set_key_status(&iam, "alice", &key, "Active").await;
-    let heard = invoke_access_keys(
-        &moto,
-        &settings,
-        update_access_key_event("alice", &key, "Active"),
-        t0 + Duration::hours(1),
-    )
-    .await
-    .unwrap();
+    let event = update_access_key_event("alice", &key, "Active");
+    let heard = run::<AccessKeys>(&moto, &[], event, t0 + Duration::hours(1))
+        .await
+        .unwrap();
     assert!(
         heard.actions.is_empty(),
         "a fresh, used key needs nothing: {heard:#?}"
@@ -567,94 +387,48 @@ async fn a_key_reactivated_since_its_record_is_never_deleted_on_that_record() {
 
     // Two days later a human turns it off (CloudTrail tells the function too).
     set_key_status(&iam, "alice", &key, "Inactive").await;
-    invoke_access_keys(
-        &moto,
-        &settings,
-        update_access_key_event("alice", &key, "Inactive"),
-        t0 + Duration::days(2),
-    )
-    .await
-    .unwrap();
+    let event = update_access_key_event("alice", &key, "Inactive");
+    run::<AccessKeys>(&moto, &[], event, t0 + Duration::days(2))
+        .await
+        .unwrap();
 
-    let result = invoke_access_keys(
-        &moto,
-        &settings,
-        schedule("access-keys"),
-        t0 + Duration::days(31),
-    )
-    .await;
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive"),
-        "the key a human deactivated was deleted on this system's stale record; the run said: {}",
-        said(&result)
-    );
+    let why = "the key a human deactivated was deleted on this system's stale record";
+    assert_kept_after_the_quiet_period(&moto, &key, t0, why).await;
 }
 
 /// 3b. Deactivated and recorded, then used again well after the record (someone reactivated it
 /// unheard, used it ten days later), then deactivated by a human: not deleted on the old record.
 #[tokio::test]
 async fn a_key_used_after_its_record_is_never_deleted_on_that_record() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let key = user_with_key(&moto, "alice", 200, Some(1)).await;
-    let settings = key_settings(&[]);
+    let (moto, iam) = Moto::with_iam();
     let t0 = Utc::now();
-    invoke_access_keys(&moto, &settings, schedule("access-keys"), t0)
-        .await
-        .unwrap();
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive")
-    );
+    let key = alice_deactivated(&moto, t0).await;
+    assert_keys(&iam, &[("alice", &key, INACTIVE)], "deactivated").await;
 
     set_key_status(&iam, "alice", &key, "Active").await;
     moto.set_key(&key, None, Some(Some(t0 + Duration::days(10))));
     set_key_status(&iam, "alice", &key, "Inactive").await;
 
-    let result = invoke_access_keys(
-        &moto,
-        &settings,
-        schedule("access-keys"),
-        t0 + Duration::days(31),
-    )
-    .await;
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive"),
-        "a key used 10 days after the record was deleted on that record; the run said: {}",
-        said(&result)
-    );
+    let why = "a key used 10 days after the record was deleted on that record";
+    assert_kept_after_the_quiet_period(&moto, &key, t0, why).await;
 }
 
 // == 4. An administrator's password reset is a fresh start =================================
 
 #[tokio::test]
 async fn an_administrators_password_reset_is_not_deleted() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    create_user(&iam, "alice").await;
-    iam.create_login_profile()
-        .user_name("alice")
-        .password("Correct-Horse-Battery-9!")
-        .send()
-        .await
-        .unwrap();
-    // An old password, last used 150 days ago (moto dates the login profile by its user).
-    moto.set_user("alice", Some(days_ago(200)), Some(Some(days_ago(150))));
+    let (moto, iam) = Moto::with_iam();
+    // An old password, last used 150 days ago.
+    user_with_password(&moto, "alice", 200, Some(150)).await;
     // An administrator resets it. IAM (and moto) keep the profile's CreateDate and the user's
     // PasswordLastUsed: only the call itself says the password is new.
-    iam.update_login_profile()
-        .user_name("alice")
-        .password("Fresh-Start-Password-8!")
-        .password_reset_required(true)
-        .send()
-        .await
-        .unwrap();
+    let reset = iam.update_login_profile().user_name("alice");
+    let reset = reset.password("Fresh-Start-Password-8!");
+    reset.password_reset_required(true).send().await.unwrap();
     let t0 = Utc::now();
 
     let event = sample_event("console-passwords", "cloudtrail-update-login-profile");
-    let result = invoke_console_passwords(&moto, &[], event, t0).await;
+    let result = run::<ConsolePasswords>(&moto, &[], event, t0).await;
     assert!(
         has_password(&iam, "alice").await,
         "the reset password was deleted when its UpdateLoginProfile arrived: {}",
@@ -662,13 +436,9 @@ async fn an_administrators_password_reset_is_not_deleted() {
     );
 
     for (days, pairs) in [(1, vec![]), (30, vec![("MAX_PASSWORD_UNUSED_DAYS", "90")])] {
-        let result = invoke_console_passwords(
-            &moto,
-            &pairs,
-            schedule("console-passwords"),
-            t0 + Duration::days(days),
-        )
-        .await;
+        let later = t0 + Duration::days(days);
+        let result = run::<ConsolePasswords>(&moto, &pairs, schedule("console-passwords"), later);
+        let result = result.await;
         assert!(
             has_password(&iam, "alice").await,
             "the reset password was deleted by the sweep {days} days later: {}",
@@ -681,41 +451,26 @@ async fn an_administrators_password_reset_is_not_deleted() {
 
 #[tokio::test]
 async fn rotate_mode_deactivates_an_unused_old_key_instead_of_replacing_it() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let never_used = user_with_key(&moto, "idle", 200, None).await;
     let long_unused = user_with_key(&moto, "stale", 200, Some(150)).await;
     moto.reset_calls();
 
-    let report = invoke_access_keys(
-        &moto,
-        &rotate_settings(&[("MAX_KEY_UNUSED_DAYS", "90")]),
-        schedule("access-keys"),
-        Utc::now(),
-    )
-    .await
-    .expect("report");
+    let pairs = [ROTATE, ("MAX_KEY_UNUSED_DAYS", "90")];
+    let report = run::<AccessKeys>(&moto, &pairs, schedule(KEYS), Utc::now())
+        .await
+        .expect("report");
 
     for (user, key) in [("idle", &never_used), ("stale", &long_unused)] {
         let action = action_on(&report, key);
         assert_eq!(
-            (action.action.as_str(), action.status),
+            (action.action, action.status),
             ("deactivate-access-key", Status::Applied),
             "{user}: {action:#?}"
         );
-        assert_eq!(
-            key_statuses(&iam, user)
-                .await
-                .into_iter()
-                .collect::<Vec<_>>(),
-            vec![(key.clone(), "Inactive".to_owned())],
-            "{user}"
-        );
-        assert_eq!(
-            secret_key_id(&moto, user, Some("AWSCURRENT")).await,
-            None,
-            "{user}"
-        );
+        assert_only_key(&iam, user, key, "Inactive", "deactivated, not replaced").await;
+        let current = secret_key_id(&moto, user, Some("AWSCURRENT")).await;
+        assert_eq!(current, None, "{user}");
     }
     assert_eq!(moto.calls().get("iam:CreateAccessKey"), None);
 }
@@ -727,19 +482,13 @@ async fn rotate_mode_deactivates_an_unused_old_key_instead_of_replacing_it() {
 /// created, so no key is made for nobody to hold.
 #[tokio::test]
 async fn a_user_name_secrets_manager_refuses_is_skipped_before_any_key_is_created() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let refused = user_with_key(&moto, "svc,ci", 200, Some(1)).await;
     let alice = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.reset_calls();
 
-    let result = invoke_access_keys(
-        &moto,
-        &rotate_settings(&[]),
-        json!({"users": ["svc,ci", "alice"]}),
-        Utc::now(),
-    )
-    .await;
+    let users = json!({"users": ["svc,ci", "alice"]});
+    let result = run::<AccessKeys>(&moto, &[ROTATE], users, Utc::now()).await;
 
     let created_for: Vec<String> = moto
         .requests("iam:CreateAccessKey")
@@ -759,21 +508,12 @@ async fn a_user_name_secrets_manager_refuses_is_skipped_before_any_key_is_create
         "{}",
         action.reason
     );
-    assert_eq!(
-        key_statuses(&iam, "svc,ci")
-            .await
-            .into_iter()
-            .collect::<Vec<_>>(),
-        vec![(refused.clone(), "Active".to_owned())]
-    );
+    assert_only_key(&iam, "svc,ci", &refused, "Active", "no key made").await;
     // The other user is rotated as usual.
     assert_eq!(action_on(&report, &alice).status, Status::Applied);
     assert_eq!(key_statuses(&iam, "alice").await.len(), 2);
-    assert!(
-        secret_key_id(&moto, "alice", Some("AWSCURRENT"))
-            .await
-            .is_some()
-    );
+    let current = secret_key_id(&moto, "alice", Some("AWSCURRENT")).await;
+    assert!(current.is_some());
 }
 
 /// 6b. moto writes the credential report without CSV quoting, so a user name with a comma makes
@@ -781,8 +521,7 @@ async fn a_user_name_secrets_manager_refuses_is_skipped_before_any_key_is_create
 /// sweep: the other users are handled, that user is read live, and the report's notes say so.
 #[tokio::test]
 async fn an_unreadable_credential_report_row_does_not_stop_the_sweep() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let odd = user_with_key(&moto, "svc,ci", 200, Some(1)).await;
     let alice = user_with_key(&moto, "alice", 200, Some(1)).await;
     // The scenario: the report has a row that does not parse.
@@ -799,24 +538,15 @@ async fn an_unreadable_credential_report_row_does_not_stop_the_sweep() {
     let odd_row = text.lines().find(|l| l.starts_with("svc,ci")).unwrap();
     assert_eq!(odd_row.split(',').count(), header_fields + 2, "{odd_row}");
 
-    let result = invoke_access_keys(
-        &moto,
-        &key_settings(&[]),
-        schedule("access-keys"),
-        Utc::now(),
-    )
-    .await;
+    let result = run::<AccessKeys>(&moto, &[], schedule(KEYS), Utc::now()).await;
 
     let report = result.expect("one unreadable row must not stop the sweep");
-    assert_eq!(
-        key_status(&iam, "alice", &alice).await.as_deref(),
-        Some("Inactive")
-    );
-    assert_eq!(
-        key_status(&iam, "svc,ci", &odd).await.as_deref(),
-        Some("Inactive"),
-        "the user of the unreadable row is read live: {report:#?}"
-    );
+    let read_live = format!("the user of the unreadable row is read live: {report:#?}");
+    let expected = [
+        ("alice", alice.as_str(), INACTIVE),
+        ("svc,ci", &odd, INACTIVE),
+    ];
+    assert_keys(&iam, &expected, &read_live).await;
     assert!(
         report.notes.iter().any(|note| note.contains("svc,ci")),
         "the notes say which row was read live: {:?}",
@@ -826,85 +556,50 @@ async fn an_unreadable_credential_report_row_does_not_stop_the_sweep() {
 
 // == 7. IAM's eventual consistency (inline-policies) ========================================
 
-fn read_document() -> String {
-    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-        .to_string()
-}
-
-async fn user_with_inline_policy(iam: &aws_sdk_iam::Client, user: &str) {
-    create_user(iam, user).await;
-    iam.put_user_policy()
-        .user_name(user)
-        .policy_name("s3-read")
-        .policy_document(read_document())
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn inline_and_attached(iam: &aws_sdk_iam::Client, user: &str) -> (Vec<String>, Vec<String>) {
-    let inline = iam
-        .list_user_policies()
-        .user_name(user)
-        .send()
-        .await
-        .unwrap()
-        .policy_names;
-    let attached = iam
-        .list_attached_user_policies()
-        .user_name(user)
-        .send()
-        .await
-        .unwrap()
-        .attached_policies
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| p.policy_name)
-        .collect();
-    (inline, attached)
+/// alice, with an inline policy, swept while AttachUserPolicy answers NoSuchEntity `times`
+/// times: what the run came to, and then alice's inline policies (names) and attached managed
+/// policies (ARNs).
+async fn attach_not_found(times: u32) -> (Result<Report, Error>, Vec<String>, Vec<String>) {
+    let moto = Moto::start();
+    let (iam, alice) = (moto.iam(), Principal::user("alice"));
+    user_with_policy(&iam, "alice", "s3-read", "s3:GetObject").await;
+    moto.inject_fault("iam:AttachUserPolicy", "NoSuchEntity", 404, times, 0);
+    let event = schedule("inline-policies");
+    let result = run::<InlinePolicies>(&moto, &[], event, Utc::now()).await;
+    let (inline, attached) = (
+        inline_names(&iam, &alice).await,
+        attached(&iam, &alice).await,
+    );
+    (result, inline, attached)
 }
 
 /// 7a. AttachUserPolicy right after our own CreatePolicy answers NoSuchEntity once (the new
 /// policy has not reached every IAM replica yet): retried, and the conversion succeeds.
 #[tokio::test]
 async fn no_such_entity_right_after_our_own_create_policy_is_retried() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    user_with_inline_policy(&iam, "alice").await;
-    moto.inject_fault("iam:AttachUserPolicy", "NoSuchEntity", 404, 1, 0);
-
-    let result = invoke_inline_policies(&moto, &[], schedule("inline-policies")).await;
+    let (result, inline, attached) = attach_not_found(1).await;
 
     let report = result.expect("a retried conversion is not an error");
-    let action = action_on(&report, "s3-read");
     assert_eq!(
-        (action.action.as_str(), action.status),
-        ("convert-inline-policy", Status::Applied),
-        "{action:#?}"
+        outcomes(&report),
+        [row(
+            "alice",
+            "convert-inline-policy",
+            "s3-read",
+            Status::Applied
+        )]
     );
-    assert_eq!(
-        inline_and_attached(&iam, "alice").await,
-        (vec![], vec!["user+alice+s3-read".to_owned()])
-    );
+    assert!(inline.is_empty(), "{inline:?}");
+    assert_eq!(attached, [managed_arn("user+alice+s3-read")]);
 }
 
 /// 7b. NoSuchEntity that persists after our own CreatePolicy is a failure, never "already
 /// gone"; the run is a Lambda error, and the inline policy is still there.
 #[tokio::test]
 async fn persistent_no_such_entity_after_our_own_create_policy_fails_and_keeps_the_inline_policy() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    user_with_inline_policy(&iam, "alice").await;
-    moto.inject_fault("iam:AttachUserPolicy", "NoSuchEntity", 404, 10, 0);
+    let (result, inline, attached) = attach_not_found(10).await;
 
-    let result = invoke_inline_policies(&moto, &[], schedule("inline-policies")).await;
-
-    let (inline, attached) = inline_and_attached(&iam, "alice").await;
-    assert_eq!(
-        inline,
-        vec!["s3-read".to_owned()],
-        "the inline policy is kept"
-    );
+    assert_eq!(inline, ["s3-read"], "the inline policy is kept");
     assert!(attached.is_empty(), "{attached:?}");
     let error = result.expect_err("a conversion that could not attach must fail the run");
     let message = error.to_string();
@@ -918,74 +613,42 @@ async fn persistent_no_such_entity_after_our_own_create_policy_fails_and_keeps_t
 
 /// 8a. IAM user names are unique regardless of case ("you cannot create groups named both ADMINS
 /// and admins", IAM User Guide, IAM name requirements): `breakglass-*` protects `BreakGlass-1`.
-#[tokio::test]
-async fn exempt_principals_globs_match_names_regardless_of_case() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let key = user_with_key(&moto, "BreakGlass-1", 200, Some(1)).await;
-
-    let result = invoke_access_keys(
-        &moto,
-        &key_settings(&[("EXEMPT_PRINCIPALS", "breakglass-*")]),
-        schedule("access-keys"),
-        Utc::now(),
-    )
-    .await;
-
-    assert_eq!(
-        key_status(&iam, "BreakGlass-1", &key).await.as_deref(),
-        Some("Active"),
-        "the break-glass user's key was deactivated; the run said: {}",
-        said(&result)
-    );
-    let report = result.unwrap();
-    let action = action_on(&report, &key);
-    assert_eq!(action.status, Status::Skipped);
-    assert!(action.reason.contains("breakglass-*"), "{}", action.reason);
-}
-
 /// 8b. "Tag key values for IAM users and roles are not case sensitive, but case is preserved"
-/// (IAM User Guide, Tagging IAM resources, Case sensitivity; the test bed now keys user and role
+/// (IAM User Guide, Tagging IAM resources, Case sensitivity; the test bed keys user and role
 /// tags that way): `IAM-Remediation:Exempt=true` is the exempt tag.
 #[tokio::test]
-async fn the_exempt_tag_matches_regardless_of_case() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let key = user_with_key(&moto, "alice", 200, Some(1)).await;
-    tag_user(&iam, "alice", "IAM-Remediation:Exempt", "true").await;
-    // As in IAM, the same key in another case is the same tag, not a second one.
-    tag_user(&iam, "alice", "IAM-REMEDIATION:EXEMPT", "true").await;
-    assert_eq!(user_tags(&iam, "alice").await.len(), 1);
+async fn exemptions_match_names_and_tag_keys_regardless_of_case() {
+    for (user, pairs) in [
+        ("BreakGlass-1", &[("EXEMPT_PRINCIPALS", "breakglass-*")][..]),
+        ("alice", &[]),
+    ] {
+        let (moto, iam) = Moto::with_iam();
+        let key = user_with_key(&moto, user, 200, Some(1)).await;
+        if pairs.is_empty() {
+            tag_user(&iam, user, "IAM-Remediation:Exempt", "true").await;
+            // As in IAM, the same key in another case is the same tag, not a second one.
+            tag_user(&iam, user, "IAM-REMEDIATION:EXEMPT", "true").await;
+            assert_eq!(user_tags(&iam, user).await.len(), 1);
+        }
 
-    let result = invoke_access_keys(
-        &moto,
-        &key_settings(&[]),
-        schedule("access-keys"),
-        Utc::now(),
-    )
-    .await;
+        let result = run::<AccessKeys>(&moto, pairs, schedule(KEYS), Utc::now()).await;
 
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Active"),
-        "the exempt user's key was deactivated; the run said: {}",
-        said(&result)
-    );
-    let report = result.unwrap();
-    assert_eq!(action_on(&report, &key).status, Status::Skipped);
+        let why = format!("the exempt user {user}'s key was deactivated");
+        assert_keys_after(&moto, &[(user, &key, ACTIVE)], &why, &result).await;
+        let report = result.unwrap();
+        let action = action_on(&report, &key);
+        assert_eq!(action.status, Status::Skipped);
+        if !pairs.is_empty() {
+            assert!(action.reason.contains("breakglass-*"), "{}", action.reason);
+        }
+    }
 }
 
 // == 9. Never lock every user out at once (password-policy) =================================
 
 /// MaxPasswordAge and HardExpiry as IAM holds them (`None`: not set).
 async fn max_age_and_hard_expiry(iam: &aws_sdk_iam::Client) -> (Option<i32>, bool) {
-    let policy = iam
-        .get_account_password_policy()
-        .send()
-        .await
-        .unwrap()
-        .password_policy
-        .unwrap();
+    let policy = account_password_policy(iam).await.unwrap();
     // moto writes 0 where AWS leaves a field out: both mean "not set".
     (
         policy.max_password_age.filter(|age| *age > 0),
@@ -1011,50 +674,31 @@ async fn set_hard_expiry_policy(iam: &aws_sdk_iam::Client, max_age: Option<i32>)
     assert_eq!(max_age_and_hard_expiry(iam).await, (max_age, true));
 }
 
-fn skipped_naming_hard_expiry(report: &Report) -> bool {
-    report
-        .actions
-        .iter()
-        .any(|a| a.status == Status::Skipped && a.reason.contains("HardExpiry"))
-}
-
 /// 9a. HardExpiry on, no MaxPasswordAge: adding the floor's 90 days would expire every password
 /// older than that at once, and HardExpiry means those users cannot even set a new one.
-#[tokio::test]
-async fn a_hard_expiry_policy_gets_no_max_password_age() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    set_hard_expiry_policy(&iam, None).await;
-
-    let result = invoke_password_policy(&moto, &[], schedule("password-policy")).await;
-
-    assert_eq!(
-        max_age_and_hard_expiry(&iam).await,
-        (None, true),
-        "a MaxPasswordAge was added under HardExpiry; the run said: {}",
-        said(&result)
-    );
-    let report = result.expect("report");
-    assert!(skipped_naming_hard_expiry(&report), "{report:#?}");
-}
-
 /// 9b. HardExpiry on with MaxPasswordAge 180: not shortened to the floor's 90.
 #[tokio::test]
-async fn a_hard_expiry_policy_max_password_age_is_not_shortened() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    set_hard_expiry_policy(&iam, Some(180)).await;
+async fn a_hard_expiry_policy_max_password_age_is_neither_added_nor_shortened() {
+    for max_age in [None, Some(180)] {
+        let (moto, iam) = Moto::with_iam();
+        set_hard_expiry_policy(&iam, max_age).await;
 
-    let result = invoke_password_policy(&moto, &[], schedule("password-policy")).await;
+        let event = schedule("password-policy");
+        let result = run::<PasswordPolicies>(&moto, &[], event, Utc::now()).await;
 
-    assert_eq!(
-        max_age_and_hard_expiry(&iam).await,
-        (Some(180), true),
-        "MaxPasswordAge was shortened under HardExpiry; the run said: {}",
-        said(&result)
-    );
-    let report = result.expect("report");
-    assert!(skipped_naming_hard_expiry(&report), "{report:#?}");
+        assert_eq!(
+            max_age_and_hard_expiry(&iam).await,
+            (max_age, true),
+            "MaxPasswordAge {max_age:?} was changed under HardExpiry; the run said: {}",
+            said(&result)
+        );
+        let report = result.expect("report");
+        let skipped = report
+            .actions
+            .iter()
+            .any(|a| a.status == Status::Skipped && a.reason.contains("HardExpiry"));
+        assert!(skipped, "{report:#?}");
+    }
 }
 
 // == 10. Delete only after a re-check ========================================================
@@ -1065,34 +709,17 @@ async fn a_hard_expiry_policy_max_password_age_is_not_shortened() {
 #[tokio::test]
 async fn a_key_found_active_right_before_deletion_is_never_deleted() {
     let moto = Moto::start();
-    let iam = moto.iam();
-    let key = user_with_key(&moto, "alice", 200, Some(1)).await;
-    let settings = key_settings(&[]);
     let now = Utc::now();
-    invoke_access_keys(
-        &moto,
-        &settings,
-        schedule("access-keys"),
-        now - Duration::days(40),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive")
-    );
+    let key = alice_deactivated(&moto, now - Duration::days(40)).await;
+    assert_keys(&moto.iam(), &[("alice", &key, INACTIVE)], "deactivated").await;
     moto.after(
         "iam:ListAccessKeys",
         0,
         &json!({"set_key_status": {"access_key_id": key, "status": "Active"}}),
     );
 
-    let result = invoke_access_keys(&moto, &settings, schedule("access-keys"), now).await;
+    let result = run::<AccessKeys>(&moto, &[], schedule(KEYS), now).await;
 
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Active"),
-        "a key reactivated before the deletion was deleted; the run said: {}",
-        said(&result)
-    );
+    let why = "a key reactivated before the deletion was deleted";
+    assert_keys_after(&moto, &[("alice", &key, ACTIVE)], why, &result).await;
 }

@@ -17,20 +17,36 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use access_keys::AccessKeys;
+use access_keys::facts::record_tag_key;
 use aws_config::SdkConfig;
 use aws_sdk_iam::Client;
 use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, Sleep};
 use aws_smithy_types::retry::RetryMode;
 use aws_smithy_types::timeout::TimeoutConfig;
-use chrono::{DateTime, Utc};
-use iam_remediation::facts::access_keys::record_tag_key;
-use iam_remediation::facts::inline_policies::decode_document;
-use iam_remediation::{Clients, Env, Error, Report, Status};
+use chrono::Utc;
+use console_passwords::ConsolePasswords;
+use iam_remediation::{Principal, PrincipalKind, Remediation, Report, Status};
+use inline_policies::InlinePolicies;
 use integration_tests::{
-    Moto, NetworkFault, create_user, days_ago, key_status, key_statuses, sample_event, snapshot,
-    user_with_key, with,
+    ACTIVE, ALL_KINDS, Deployed, INACTIVE, Moto, NetworkFault, ROTATE, account_password_policy,
+    assert_failed, assert_keys, create_group, create_role, create_user, document, has_password,
+    key_status, key_statuses, managed_arn, managed_document, put_policy, sample_event, schedule,
+    secret_key_id, snapshot, user_tags, user_with_key, user_with_password, with, with_passwords,
 };
+use password_policy::PasswordPolicies;
 use serde_json::{Value, json};
+
+/// The four functions, each built anew for each invocation.
+type Keys = Deployed<AccessKeys>;
+type Passwords = Deployed<ConsolePasswords>;
+type Policy = Deployed<PasswordPolicies>;
+type Inlines = Deployed<InlinePolicies>;
+
+const KEYS: &str = "access-keys";
+const PASSWORDS: &str = "console-passwords";
+const POLICY: &str = "password-policy";
+const INLINE: &str = "inline-policies";
 
 // -- the network the functions see ---------------------------------------------------------
 
@@ -41,29 +57,42 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// A slow answer: longer than the attempt timeout.
 const SLOW: Duration = Duration::from_millis(1600);
 
-/// Every sleep the SDK asks for (backoffs before retries, and its timeouts), recorded and then
-/// slept for real.
+/// Every sleep the SDK asks for (backoffs before retries, the adaptive rate limiter's waits, and
+/// its timers), recorded with whether it ran to its end, and slept for real.
 #[derive(Debug, Clone, Default)]
-struct Sleeps(Arc<Mutex<Vec<Duration>>>);
+struct Sleeps(Arc<Mutex<Vec<(Duration, bool)>>>);
 
 impl AsyncSleep for Sleeps {
     fn sleep(&self, duration: Duration) -> Sleep {
-        self.0.lock().expect("sleeps").push(duration);
-        Sleep::new(tokio::time::sleep(duration))
+        let log = Arc::clone(&self.0);
+        let index = {
+            let mut log = log.lock().expect("sleeps");
+            log.push((duration, false));
+            log.len() - 1
+        };
+        Sleep::new(async move {
+            tokio::time::sleep(duration).await;
+            log.lock().expect("sleeps")[index].1 = true;
+        })
     }
 }
 
 impl Sleeps {
-    /// The backoffs before retries. The SDK's other timers (timeouts, periodic checks) are whole
-    /// milliseconds; a backoff is a random (jittered) fraction of the exponential backoff, a
-    /// whole number of milliseconds once in a million.
-    fn backoffs(&self) -> Vec<Duration> {
+    /// The waits before requests: backoffs before retries and, once the client was throttled,
+    /// the adaptive rate limiter's waits. A wait always runs to its end; the SDK's timers
+    /// (timeouts, periodic checks) mostly do not, and those that do (an attempt timeout that
+    /// fires, a throughput check) are whole milliseconds, at most the attempt timeout. A backoff
+    /// is a random (jittered) fraction of the exponential backoff, a whole number of
+    /// milliseconds once in a million; a rate limiter's wait may be whole seconds, but longer.
+    fn waits(&self) -> Vec<Duration> {
         self.0
             .lock()
             .expect("sleeps")
             .iter()
-            .copied()
-            .filter(|d| d.subsec_nanos() % 1_000_000 != 0)
+            .filter(|(d, ended)| {
+                *ended && (d.subsec_nanos() % 1_000_000 != 0 || *d > ATTEMPT_TIMEOUT)
+            })
+            .map(|(d, _)| *d)
             .collect()
     }
 }
@@ -84,46 +113,42 @@ fn faulty_network(moto: &Moto, sleeps: &Sleeps) -> SdkConfig {
     .build()
 }
 
-/// Asserts that the SDK slept before each of `retries` retries, each sleep a jittered share of
-/// the exponential backoff of the functions' retry policy.
+/// Asserts that the SDK waited before each of `retries` retries, as the functions' retry policy
+/// says: adaptive mode, five attempts, each wait at most its longest backoff. (In adaptive mode,
+/// once throttled, the client also waits before first attempts, and waits for the rate
+/// limiter's tokens instead of the jittered exponential backoff: there may be more waits than
+/// retries, and longer ones than the exponential backoff.)
 fn assert_backed_off(sleeps: &Sleeps, retries: usize) {
     let policy = iam_remediation::clients::retry_config();
-    assert_eq!(policy.mode(), RetryMode::Standard);
+    assert_eq!(policy.mode(), RetryMode::Adaptive);
     assert_eq!(policy.max_attempts(), 5);
-    // The fourth retry waits at most initial × 2³.
-    let cap = policy.initial_backoff() * 8;
-    let backoffs = sleeps.backoffs();
-    assert_eq!(
-        backoffs.len(),
-        retries,
-        "one backoff per retry: {backoffs:?}"
+    let cap = policy.max_backoff();
+    let waits = sleeps.waits();
+    assert!(
+        waits.len() >= retries,
+        "at least one wait per retry ({retries}): {waits:?}"
     );
     assert!(
-        backoffs.iter().all(|b| !b.is_zero() && *b <= cap),
-        "{backoffs:?} (cap {cap:?})"
+        waits.iter().all(|w| !w.is_zero() && *w <= cap),
+        "{waits:?} (cap {cap:?})"
     );
 }
 
-fn env(pairs: &[(&str, &str)]) -> Env {
-    Env::from_pairs(pairs.iter().copied())
+/// A sweep of `F` with these variables through the faults the test bed was given, on the
+/// functions' own retry policy over a faulty network (see [`faulty_network`]): it must succeed,
+/// every fault retried. The report, and the SDK's sleeps.
+async fn sweep_through_faults<F: Remediation>(
+    moto: &Moto,
+    pairs: &[(&str, &str)],
+) -> (Report, Sleeps) {
+    let sleeps = Sleeps::default();
+    let function = Deployed::<F>::new(&faulty_network(moto, &sleeps), pairs);
+    let report = function.invoke(schedule(F::NAME), None).await;
+    (report.expect("every fault is retried"), sleeps)
 }
 
-/// Counts of the given actions so far (0 when never called).
-fn counts(moto: &Moto, actions: &[&str]) -> Vec<u64> {
-    let calls = moto.calls();
-    actions
-        .iter()
-        .map(|a| calls.get(*a).copied().unwrap_or(0))
-        .collect()
-}
-
-/// The summary of an `ActionsFailed` error, with its count.
-fn failures(result: Result<Report, Error>) -> (usize, String) {
-    match result {
-        Err(Error::ActionsFailed { count, summary }) => (count, summary),
-        other => panic!("expected ActionsFailed, got {other:#?}"),
-    }
-}
+/// The call that reads every principal (and its tags) at once.
+const DETAILS: &str = "iam:GetAccountAuthorizationDetails";
 
 /// The principals of the actions with this status, sorted.
 fn principals(report: &Report, status: Status) -> Vec<String> {
@@ -137,28 +162,95 @@ fn principals(report: &Report, status: Status) -> Vec<String> {
 
 const STOPPED: &str = "stopped before the Lambda timeout";
 
-/// How long each change is held up by the test bed in the deadline tests, so that applying
-/// every change takes several budgets whatever the machine's speed.
-const SLOW_CHANGE: Duration = Duration::from_millis(20);
+/// alice, bob and the functions' own identity, by name (moto's GetCallerIdentity answers
+/// arn:aws:sts::123456789012:user/moto: `moto` is "self").
+fn alice_bob_and_self() -> Value {
+    json!({"users": ["alice", "bob", "moto"]})
+}
 
-/// Shows a big sweep stopping before its deadline and the next runs finishing it.
+/// Asserts that `function` refuses `event` with an error saying `says`, and that the account is
+/// still as it was `before`.
+async fn assert_refused<F: Remediation>(
+    function: &Deployed<F>,
+    event: Value,
+    says: &str,
+    before: &Value,
+) {
+    let result = function.invoke(event.clone(), None).await;
+    let err = result.expect_err("a refusal");
+    assert!(err.to_string().contains(says), "{event}: {err}");
+    let iam = Client::new(function.sdk());
+    assert_eq!(&snapshot(&iam).await, before, "{event} changed something");
+}
+
+/// Runs `function` on `event`, which must be no error: it applies to `applied` (by principal)
+/// and skips the functions' own identity, saying so. The report.
+async fn assert_spares_itself<F: Remediation>(
+    function: &Deployed<F>,
+    event: Value,
+    applied: &[&str],
+) -> Report {
+    let report = function
+        .invoke(event, None)
+        .await
+        .expect("skips are not errors");
+    assert_eq!(principals(&report, Status::Applied), applied, "{report:#?}");
+    let own = report
+        .with_status(Status::Skipped)
+        .find(|a| a.principal == "moto");
+    let own = own.unwrap_or_else(|| panic!("self is reported: {report:#?}"));
+    assert!(
+        own.reason.contains("runs as this identity"),
+        "{}",
+        own.reason
+    );
+    report
+}
+
+/// Reads and changes one principal at a time (`MAX_CONCURRENCY` is 8 by default), for the tests
+/// whose fault "on the n-th call" must land on one given principal, or whose reads must follow
+/// one another.
+const ONE_AT_A_TIME: (&str, &str) = ("MAX_CONCURRENCY", "1");
+
+/// The principals the deadline tests read and change at once (`MAX_CONCURRENCY`; 8 by
+/// default): few enough that their 60 changes, each held up a tenth of the budget (less than
+/// the fifth of a short budget the functions keep in hand), take 60 / 2 / 10 = 3 budgets,
+/// whatever the machine's speed.
+const DEADLINE_CONCURRENCY: (&str, &str) = ("MAX_CONCURRENCY", "2");
+
+/// The prefix of the note counting the candidates a sweep left unread for the next run.
+const UNREAD: &str = "stopped reading before the Lambda timeout: ";
+
+/// Shows a big sweep of `F` stopping before its deadline and the next runs finishing it; returns
+/// the function as it ran.
 ///
 /// A dry run of the whole account first measures how long the facts take (T), and must plan a
-/// change for each of the `offenders`. Then `schedule` runs with a deadline 2T + 0.3 s away,
+/// change for each of the `offenders`. Then each call of `slow_change` (the change) is held up
+/// by the test bed for a tenth of the budget (see [`DEADLINE_CONCURRENCY`]), so that applying
+/// every change takes several budgets. Then the scheduled sweep runs with a deadline 2T + 0.3 s away,
 /// again and again, until everything is fixed: each run must return before its deadline, with
 /// no error, having fixed something and reported everything else as stopped before the Lambda
 /// timeout; the first run must not have finished the job.
-async fn sweep_until_done<F, Fut>(offenders: usize, schedule: &Value, mut invoke: F)
-where
-    F: FnMut(Value, Option<SystemTime>) -> Fut,
-    Fut: Future<Output = Result<Report, Error>>,
-{
+async fn sweep_until_done<F: Remediation>(
+    moto: &Moto,
+    slow_change: &str,
+    offenders: usize,
+) -> Deployed<F> {
+    let function = Deployed::<F>::new(
+        &moto.sdk_config(),
+        &[("MAX_ACTIONS", "100"), DEADLINE_CONCURRENCY],
+    );
+    let schedule = schedule(F::NAME);
+    let invoke = |event, deadline| function.invoke(event, deadline);
     let started = Instant::now();
     let dry = invoke(json!({"dry_run": true}), None)
         .await
         .expect("dry run");
     let budget = started.elapsed() * 2 + Duration::from_millis(300);
     assert_eq!(dry.count(Status::Planned), offenders, "{dry:#?}");
+    let count = u32::try_from(offenders).expect("a few offenders");
+    let held_up = budget / 10;
+    moto.inject_network_fault(slow_change, NetworkFault::Delay(held_up), 2 * count, 0);
 
     let mut left = offenders;
     let mut runs = 0;
@@ -189,6 +281,7 @@ where
         let unread: usize = report
             .notes
             .iter()
+            .filter(|note| note.starts_with(UNREAD))
             .filter_map(|note| {
                 note.split(": ")
                     .nth(1)?
@@ -206,63 +299,38 @@ where
         if runs == 1 {
             assert!(
                 stopped + unread > 0,
-                "the first run was not stopped by its deadline"
+                "the first run was not stopped by its deadline: {report:#?}"
             );
         }
         left -= applied;
         progress.push(applied);
     }
-    eprintln!("{offenders} offenders fixed by runs of {budget:?}, each fixing {progress:?}");
+    eprintln!(
+        "{offenders} offenders fixed by runs of {budget:?} (each change held up {held_up:?}), \
+         each fixing {progress:?}"
+    );
+    function
 }
 
 // -- access-keys -----------------------------------------------------------------------------
 
-fn keys_settings(pairs: &[(&str, &str)]) -> access_keys::Settings {
-    access_keys::Settings::from_env(&env(pairs)).expect("valid settings")
-}
-
-async fn access_keys(
-    sdk: &SdkConfig,
-    settings: &access_keys::Settings,
-    event: Value,
-    now: DateTime<Utc>,
-    deadline: Option<SystemTime>,
-) -> Result<Report, Error> {
-    access_keys::handle(&access_keys::Deps::new(sdk), settings, event, now, deadline).await
-}
-
-fn keys_schedule() -> Value {
-    sample_event("access-keys", "scheduled")
-}
-
-/// A user's tags.
-async fn user_tags(iam: &Client, user: &str) -> BTreeMap<String, String> {
-    iam.list_user_tags()
-        .user_name(user)
-        .send()
-        .await
-        .expect("ListUserTags")
-        .tags
-        .into_iter()
-        .map(|t| (t.key, t.value))
-        .collect()
+/// alice, whose key (returned) is 200 days old and unused for 100, and `access-keys` with its
+/// defaults.
+async fn alice_unused(moto: &Moto) -> (String, Keys) {
+    let key = user_with_key(moto, "alice", 200, Some(100)).await;
+    (key, Keys::new(&moto.sdk_config(), &[]))
 }
 
 #[tokio::test]
 async fn access_keys_retry_throttling_5xx_timeouts_and_dropped_connections_with_backoff() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let a = user_with_key(&moto, "a", 200, Some(1)).await;
     let b = user_with_key(&moto, "b", 200, Some(1)).await;
-    moto.inject_fault(
-        "iam:GenerateCredentialReport",
-        "ServiceUnavailable",
-        503,
-        1,
-        0,
-    );
+    let generate = "iam:GenerateCredentialReport";
+    moto.inject_fault(generate, "ServiceUnavailable", 503, 1, 0);
     moto.inject_network_fault("iam:GetCredentialReport", NetworkFault::Delay(SLOW), 1, 0);
-    moto.inject_fault("iam:ListUserTags", "Throttling", 400, 2, 0);
+    // A sweep reads every user's tags at once (GetAccountAuthorizationDetails), not one by one.
+    moto.inject_fault(DETAILS, "Throttling", 400, 2, 0);
     moto.inject_network_fault("iam:ListAccessKeys", NetworkFault::Drop, 1, 0);
     moto.inject_fault("sts:GetCallerIdentity", "Throttling", 400, 1, 0);
     moto.inject_fault("iam:UpdateAccessKey", "ServiceFailure", 500, 1, 0);
@@ -270,41 +338,22 @@ async fn access_keys_retry_throttling_5xx_timeouts_and_dropped_connections_with_
     moto.inject_network_fault("iam:UpdateAccessKey", NetworkFault::DropAfter, 1, 1);
     // Done, but the answer comes after the attempt timeout.
     moto.inject_network_fault("iam:TagUser", NetworkFault::DelayAnswer(SLOW), 1, 0);
-    let sleeps = Sleeps::default();
 
     let started = Instant::now();
-    let report = access_keys(
-        &faulty_network(&moto, &sleeps),
-        &keys_settings(&[]),
-        keys_schedule(),
-        Utc::now(),
-        None,
-    )
-    .await
-    .expect("every fault is retried");
+    let (report, sleeps) = sweep_through_faults::<AccessKeys>(&moto, &[]).await;
 
-    assert_eq!(
-        counts(
-            &moto,
-            &[
-                "iam:ListUserTags",
-                "iam:ListAccessKeys",
-                "iam:UpdateAccessKey",
-                "iam:TagUser",
-                "sts:GetCallerIdentity",
-            ]
-        ),
-        [2 + 2, 2 + 1, 2 + 2, 2 + 1, 1 + 1],
-        "each faulty call made once more per fault: {:?}",
-        moto.calls()
-    );
+    // Each faulty call made once more per fault.
+    moto.assert_calls(&[
+        (DETAILS, 1 + 2),
+        ("iam:ListAccessKeys", 2 + 1),
+        ("iam:UpdateAccessKey", 2 + 2),
+        ("iam:TagUser", 2 + 1),
+        ("sts:GetCallerIdentity", 1 + 1),
+    ]);
     assert_eq!(principals(&report, Status::Applied), ["a", "b"]);
     assert!(report.errors.is_empty(), "{report:#?}");
     for (user, key) in [("a", &a), ("b", &b)] {
-        assert_eq!(
-            key_status(&iam, user, key).await.as_deref(),
-            Some("Inactive")
-        );
+        assert_keys(&iam, &[(user, key, INACTIVE)], "inactive").await;
         assert!(
             user_tags(&iam, user)
                 .await
@@ -323,27 +372,16 @@ async fn access_keys_retry_throttling_5xx_timeouts_and_dropped_connections_with_
 /// retries. No key may be left that nobody holds, and the rotation must still happen.
 #[tokio::test]
 async fn access_keys_a_lost_create_access_key_answer_leaves_no_orphan_key() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.inject_network_fault("iam:CreateAccessKey", NetworkFault::DelayAnswer(SLOW), 1, 0);
-    let settings = keys_settings(&[("KEY_ACTION", "rotate")]);
-    let sdk = faulty_network(&moto, &Sleeps::default());
+    let function = Keys::new(&faulty_network(&moto, &Sleeps::default()), &[ROTATE]);
 
-    let first = access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None).await;
+    let first = function.invoke_at(schedule(KEYS), Utc::now(), None).await;
     // Whatever the first run made of it, the next one finishes the rotation.
-    let second = access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None).await;
+    let second = function.invoke_at(schedule(KEYS), Utc::now(), None).await;
 
-    let secrets = aws_sdk_secretsmanager::Client::new(&moto.sdk_config());
-    let stored = secrets
-        .get_secret_value()
-        .secret_id("iam-remediation/access-keys/alice")
-        .send()
-        .await
-        .ok()
-        .and_then(|s| s.secret_string)
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|s| s["AccessKeyId"].as_str().map(str::to_owned));
+    let stored = secret_key_id(&moto, "alice", None).await;
     let keys = key_statuses(&iam, "alice").await;
     let orphans: Vec<&String> = keys
         .keys()
@@ -365,14 +403,12 @@ async fn access_keys_a_lost_create_access_key_answer_leaves_no_orphan_key() {
 /// most 50) must not outlive it.
 #[tokio::test]
 async fn access_keys_a_lost_delete_access_key_answer_leaves_no_stale_record() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let key = user_with_key(&moto, "alice", 200, Some(100)).await;
-    let sdk = moto.sdk_config();
-    let settings = keys_settings(&[]);
+    let (moto, iam) = Moto::with_iam();
+    let (key, function) = alice_unused(&moto).await;
     // Deactivated (and recorded) 40 days ago.
     let then = Utc::now() - chrono::Duration::days(40);
-    access_keys(&sdk, &settings, keys_schedule(), then, None)
+    function
+        .invoke_at(schedule(KEYS), then, None)
         .await
         .expect("deactivation");
     assert!(
@@ -382,13 +418,15 @@ async fn access_keys_a_lost_delete_access_key_answer_leaves_no_stale_record() {
     );
 
     moto.inject_network_fault("iam:DeleteAccessKey", NetworkFault::DropAfter, 1, 0);
-    let report = access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None)
+    let report = function
+        .invoke_at(schedule(KEYS), Utc::now(), None)
         .await
         .expect("a lost answer is retried");
     assert_eq!(key_status(&iam, "alice", &key).await, None, "{report:#?}");
 
     // By the next run at the latest, the record is gone with its key.
-    access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None)
+    function
+        .invoke_at(schedule(KEYS), Utc::now(), None)
         .await
         .expect("the next run");
     assert_eq!(
@@ -403,32 +441,23 @@ async fn access_keys_a_lost_delete_access_key_answer_leaves_no_stale_record() {
 /// the key is still deleted once it has stayed inactive for the quiet period.
 #[tokio::test]
 async fn access_keys_a_deactivation_whose_record_failed_is_finished_by_a_later_run() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let key = user_with_key(&moto, "alice", 200, Some(100)).await;
-    let sdk = moto.sdk_config();
-    let settings = keys_settings(&[]);
+    let (moto, iam) = Moto::with_iam();
+    let (key, function) = alice_unused(&moto).await;
     let day = chrono::Duration::days(1);
     let first = Utc::now() - day * 40;
     moto.inject_fault("iam:TagUser", "ServiceFailure", 500, 5, 0);
-    let (count, summary) =
-        failures(access_keys(&sdk, &settings, keys_schedule(), first, None).await);
-    assert_eq!(count, 1, "{summary}");
-    assert!(
-        summary.contains("TagUser failed: ServiceFailure"),
-        "{summary}"
-    );
+    let result = function.invoke_at(schedule(KEYS), first, None).await;
+    assert_failed(result, 1, &["TagUser failed: ServiceFailure"]);
 
     // The next day's run: the key is off.
-    access_keys(&sdk, &settings, keys_schedule(), first + day, None)
+    function
+        .invoke_at(schedule(KEYS), first + day, None)
         .await
         .expect("the next run");
-    assert_eq!(
-        key_status(&iam, "alice", &key).await.as_deref(),
-        Some("Inactive")
-    );
+    assert_keys(&iam, &[("alice", &key, INACTIVE)], "inactive").await;
     // 39 days later (DELETE_INACTIVE_AFTER_DAYS is 30): deleted.
-    access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None)
+    function
+        .invoke_at(schedule(KEYS), Utc::now(), None)
         .await
         .expect("a later run");
     assert_eq!(
@@ -442,22 +471,20 @@ async fn access_keys_a_deactivation_whose_record_failed_is_finished_by_a_later_r
 
 #[tokio::test]
 async fn access_keys_a_user_failing_for_good_does_not_stop_the_others() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let mut keys = BTreeMap::new();
     for user in ["a", "b", "c", "d"] {
         keys.insert(user, user_with_key(&moto, user, 200, Some(1)).await);
     }
-    let sdk = moto.sdk_config();
-    let settings = keys_settings(&[]);
-    // The second user's keys cannot be listed; the first deactivation fails after all retries.
+    // One principal at a time, so that each fault lands on one user: the second user's keys
+    // cannot be listed; the first deactivation fails after all retries.
+    let function = Keys::new(&moto.sdk_config(), &[ONE_AT_A_TIME]);
     moto.inject_fault("iam:ListAccessKeys", "AccessDenied", 403, 1, 1);
     moto.inject_fault("iam:UpdateAccessKey", "ServiceUnavailable", 503, 5, 0);
 
-    let (count, summary) =
-        failures(access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None).await);
+    let result = function.invoke_at(schedule(KEYS), Utc::now(), None).await;
 
-    assert_eq!(count, 2, "{summary}");
+    let summary = assert_failed(result, 2, &[]);
     let unread: Vec<&str> = keys
         .keys()
         .copied()
@@ -491,24 +518,21 @@ async fn access_keys_a_user_failing_for_good_does_not_stop_the_others() {
     assert_eq!(moto.calls()["iam:UpdateAccessKey"], 5 + 2);
 
     // The next run completes the work.
-    let report = access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None)
+    let report = function
+        .invoke_at(schedule(KEYS), Utc::now(), None)
         .await
         .expect("the next run");
     let mut expected = [unread[0], failed[0]];
     expected.sort_unstable();
     assert_eq!(principals(&report, Status::Applied), expected);
     for (user, key) in &keys {
-        assert_eq!(
-            key_status(&iam, user, key).await.as_deref(),
-            Some("Inactive")
-        );
+        assert_keys(&iam, &[(user, key, INACTIVE)], "inactive").await;
     }
 }
 
 #[tokio::test]
 async fn access_keys_duplicate_and_concurrent_events_end_as_one_run() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let mut keys = BTreeMap::new();
     for user in ["a", "b", "c"] {
         keys.insert(user, user_with_key(&moto, user, 200, Some(1)).await);
@@ -520,16 +544,15 @@ async fn access_keys_duplicate_and_concurrent_events_end_as_one_run() {
         "/detail/affectedEntities/0/entityValue",
         json!(exposed),
     );
-    let sdk = moto.sdk_config();
-    let settings = keys_settings(&[]);
+    let function = Keys::new(&moto.sdk_config(), &[]);
     let now = Utc::now();
 
     // Two schedules and the same Health event delivered twice, all at once.
     let runs = tokio::join!(
-        access_keys(&sdk, &settings, keys_schedule(), now, None),
-        access_keys(&sdk, &settings, keys_schedule(), now, None),
-        access_keys(&sdk, &settings, health.clone(), now, None),
-        access_keys(&sdk, &settings, health.clone(), now, None),
+        function.invoke_at(schedule(KEYS), now, None),
+        function.invoke_at(schedule(KEYS), now, None),
+        function.invoke_at(health.clone(), now, None),
+        function.invoke_at(health.clone(), now, None),
     );
     let reports = [runs.0, runs.1, runs.2, runs.3].map(|r| r.expect("no run fails"));
     keys.insert("e", exposed);
@@ -548,7 +571,7 @@ async fn access_keys_duplicate_and_concurrent_events_end_as_one_run() {
             .count();
         assert!(applied >= 1, "{user}");
     }
-    let updates = counts(&moto, &["iam:UpdateAccessKey"])[0];
+    let updates = moto.call_count("iam:UpdateAccessKey");
     assert!(
         updates <= 2 * 4,
         "at most one update per run and key: {updates}"
@@ -557,33 +580,28 @@ async fn access_keys_duplicate_and_concurrent_events_end_as_one_run() {
     // Delivered once more, one after the other: nothing left to do, no change made.
     let state = snapshot(&iam).await;
     moto.reset_calls();
-    for event in [keys_schedule(), health] {
-        let report = access_keys(&sdk, &settings, event, Utc::now(), None)
+    for event in [schedule(KEYS), health] {
+        let report = function
+            .invoke_at(event, Utc::now(), None)
             .await
             .expect("re-delivery");
         assert!(report.actions.is_empty(), "{report:#?}");
     }
     assert_eq!(snapshot(&iam).await, state);
-    assert_eq!(
-        counts(
-            &moto,
-            &[
-                "iam:UpdateAccessKey",
-                "iam:TagUser",
-                "iam:DeleteAccessKey",
-                "iam:CreateAccessKey"
-            ]
-        ),
-        [0, 0, 0, 0]
-    );
+    let changes = [
+        "iam:UpdateAccessKey",
+        "iam:TagUser",
+        "iam:DeleteAccessKey",
+        "iam:CreateAccessKey",
+    ];
+    moto.assert_calls(&changes.map(|change| (change, 0)));
 }
 
 #[tokio::test]
 async fn access_keys_lockout_guards_fail_closed() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let sdk = moto.sdk_config();
-    let settings = keys_settings(&[]);
+    let (moto, iam) = Moto::with_iam();
+    // One principal at a time, in the order named, so that the tag fault lands on bob.
+    let function = Keys::new(&moto.sdk_config(), &[ONE_AT_A_TIME]);
     // moto's GetCallerIdentity answers arn:aws:sts::123456789012:user/moto: `moto` is "self".
     let own = user_with_key(&moto, "moto", 200, Some(1)).await;
     let alice = user_with_key(&moto, "alice", 200, Some(1)).await;
@@ -591,34 +609,15 @@ async fn access_keys_lockout_guards_fail_closed() {
     // bob's tags (his exemption) cannot be read, even after every retry.
     moto.inject_fault("iam:ListUserTags", "Throttling", 400, 5, 1);
 
-    let report = access_keys(
-        &sdk,
-        &settings,
-        json!({"users": ["alice", "bob", "moto"]}),
-        Utc::now(),
-        None,
-    )
-    .await
-    .expect("skips are not errors");
+    let report = assert_spares_itself(&function, alice_bob_and_self(), &["alice"]).await;
 
-    assert_eq!(principals(&report, Status::Applied), ["alice"]);
-    let skipped: BTreeMap<&str, &str> = report
+    let bobs = report
         .with_status(Status::Skipped)
-        .map(|a| (a.principal.as_str(), a.reason.as_str()))
-        .collect();
-    assert!(skipped["bob"].contains("failing closed"), "{skipped:?}");
-    assert!(
-        skipped["moto"].contains("runs as this identity"),
-        "{skipped:?}"
-    );
-    assert_eq!(
-        key_status(&iam, "alice", &alice).await.as_deref(),
-        Some("Inactive")
-    );
-    assert_eq!(
-        key_status(&iam, "bob", &bob).await.as_deref(),
-        Some("Active")
-    );
+        .find(|a| a.principal == "bob");
+    let bobs = bobs.unwrap_or_else(|| panic!("bob is skipped: {report:#?}"));
+    assert!(bobs.reason.contains("failing closed"), "{}", bobs.reason);
+    assert_keys(&iam, &[("alice", &alice, INACTIVE)], "inactive").await;
+    assert_keys(&iam, &[("bob", &bob, ACTIVE)], "active").await;
 
     // Not even AWS Health's report of an exposed key makes it act on its own identity.
     let health = with(
@@ -626,7 +625,8 @@ async fn access_keys_lockout_guards_fail_closed() {
         "/detail/affectedEntities/0/entityValue",
         json!(own),
     );
-    let report = access_keys(&sdk, &settings, health, Utc::now(), None)
+    let report = function
+        .invoke_at(health, Utc::now(), None)
         .await
         .expect("report");
     let skipped: Vec<&str> = report
@@ -637,34 +637,20 @@ async fn access_keys_lockout_guards_fail_closed() {
         skipped.len() == 1 && skipped[0].contains("runs as this identity"),
         "{report:#?}"
     );
-    assert_eq!(
-        key_status(&iam, "moto", &own).await.as_deref(),
-        Some("Active")
-    );
+    assert_keys(&iam, &[("moto", &own, ACTIVE)], "active").await;
 
     // Its own identity cannot be read: nothing is done at all.
     let before = snapshot(&iam).await;
     moto.inject_fault("sts:GetCallerIdentity", "AccessDenied", 403, 1, 0);
-    let err = access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("GetCallerIdentity failed: AccessDenied"),
-        "{err}"
-    );
-    assert_eq!(snapshot(&iam).await, before);
-    assert_eq!(
-        key_status(&iam, "bob", &bob).await.as_deref(),
-        Some("Active")
-    );
+    let unread = "GetCallerIdentity failed: AccessDenied";
+    assert_refused(&function, schedule(KEYS), unread, &before).await;
+    assert_keys(&iam, &[("bob", &bob, ACTIVE)], "active").await;
 }
 
 #[tokio::test]
 async fn access_keys_a_sweep_too_big_for_its_deadline_stops_before_it_and_the_next_runs_finish_it()
 {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let mut keys = Vec::new();
     for i in 0..60 {
         let user = format!("user-{i:02}");
@@ -673,28 +659,13 @@ async fn access_keys_a_sweep_too_big_for_its_deadline_stops_before_it_and_the_ne
             user_with_key(&moto, &user, 200, Some(1)).await,
         ));
     }
-    let sdk = moto.sdk_config();
-    let settings = keys_settings(&[("MAX_ACTIONS", "100")]);
-
-    moto.inject_network_fault(
-        "iam:UpdateAccessKey",
-        NetworkFault::Delay(SLOW_CHANGE),
-        100,
-        0,
-    );
-
-    sweep_until_done(60, &keys_schedule(), |event, deadline| {
-        access_keys(&sdk, &settings, event, Utc::now(), deadline)
-    })
-    .await;
+    let function = sweep_until_done::<AccessKeys>(&moto, "iam:UpdateAccessKey", 60).await;
 
     for (user, key) in &keys {
-        assert_eq!(
-            key_status(&iam, user, key).await.as_deref(),
-            Some("Inactive")
-        );
+        assert_keys(&iam, &[(user, key, INACTIVE)], "inactive").await;
     }
-    let report = access_keys(&sdk, &settings, keys_schedule(), Utc::now(), None)
+    let report = function
+        .invoke_at(schedule(KEYS), Utc::now(), None)
         .await
         .expect("nothing left");
     assert!(report.actions.is_empty(), "{report:#?}");
@@ -702,110 +673,46 @@ async fn access_keys_a_sweep_too_big_for_its_deadline_stops_before_it_and_the_ne
 
 // -- console-passwords ------------------------------------------------------------------------
 
-fn passwords_settings(pairs: &[(&str, &str)]) -> console_passwords::Settings {
-    console_passwords::Settings::from_env(&env(pairs)).expect("valid settings")
-}
-
-async fn console_passwords(
-    sdk: &SdkConfig,
-    settings: &console_passwords::Settings,
-    event: Value,
-    deadline: Option<SystemTime>,
-) -> Result<Report, Error> {
-    console_passwords::handle(&Clients::new(sdk), settings, event, Utc::now(), deadline).await
-}
-
-fn passwords_schedule() -> Value {
-    sample_event("console-passwords", "scheduled")
-}
-
-/// A user with a console password created 200 days ago and never used.
-async fn user_with_unused_password(moto: &Moto, user: &str) {
-    let iam = moto.iam();
-    create_user(&iam, user).await;
-    iam.create_login_profile()
-        .user_name(user)
-        .password("Correct-Horse-Battery-9!")
-        .send()
-        .await
-        .expect("CreateLoginProfile");
-    moto.set_user(user, Some(days_ago(200)), Some(None));
-}
-
-async fn has_password(iam: &Client, user: &str) -> bool {
-    match iam.get_login_profile().user_name(user).send().await {
-        Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(
-            aws_sdk_iam::operation::get_login_profile::GetLoginProfileError::is_no_such_entity_exception,
-        ) => false,
-        Err(e) => panic!("GetLoginProfile {user}: {e:?}"),
-    }
-}
-
 #[tokio::test]
 async fn console_passwords_retry_throttling_5xx_timeouts_and_dropped_connections_with_backoff() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     for user in ["a", "b"] {
-        user_with_unused_password(&moto, user).await;
+        user_with_password(&moto, user, 200, None).await;
     }
-    moto.inject_network_fault(
-        "iam:GenerateCredentialReport",
-        NetworkFault::DelayAnswer(SLOW),
-        1,
-        0,
-    );
+    let generate = "iam:GenerateCredentialReport";
+    moto.inject_network_fault(generate, NetworkFault::DelayAnswer(SLOW), 1, 0);
     moto.inject_fault("iam:GetCredentialReport", "ServiceUnavailable", 503, 1, 0);
     moto.inject_fault("iam:GetUser", "Throttling", 400, 2, 0);
     moto.inject_network_fault("iam:GetLoginProfile", NetworkFault::Drop, 1, 0);
-    moto.inject_network_fault("iam:ListUserTags", NetworkFault::Delay(SLOW), 1, 0);
+    // A sweep reads every user's tags at once (GetAccountAuthorizationDetails), not one by one.
+    moto.inject_network_fault(DETAILS, NetworkFault::Delay(SLOW), 1, 0);
     moto.inject_fault("sts:GetCallerIdentity", "ServiceUnavailable", 503, 1, 0);
     moto.inject_fault("iam:DeleteLoginProfile", "ServiceFailure", 500, 1, 0);
-    let sleeps = Sleeps::default();
 
-    let report = console_passwords(
-        &faulty_network(&moto, &sleeps),
-        &passwords_settings(&[]),
-        passwords_schedule(),
-        None,
-    )
-    .await
-    .expect("every fault is retried");
+    let (report, sleeps) = sweep_through_faults::<ConsolePasswords>(&moto, &[]).await;
 
-    assert_eq!(principals(&report, Status::Applied), ["a", "b"]);
-    assert!(!has_password(&iam, "a").await && !has_password(&iam, "b").await);
-    assert_eq!(
-        counts(
-            &moto,
-            &[
-                "iam:GetCredentialReport",
-                "iam:ListUserTags",
-                "iam:DeleteLoginProfile"
-            ]
-        ),
-        [1 + 1, 2 + 1, 2 + 1],
-        "{:?}",
-        moto.calls()
-    );
     assert_backed_off(&sleeps, 8);
+    assert_eq!(principals(&report, Status::Applied), ["a", "b"]);
+    assert!(with_passwords(&iam, &["a", "b"]).await.is_empty());
+    moto.assert_calls(&[
+        ("iam:GetCredentialReport", 1 + 1),
+        (DETAILS, 1 + 1),
+        ("iam:DeleteLoginProfile", 2 + 1),
+    ]);
 }
 
 /// IAM deletes the password but the answer is lost: the retry finds nothing to delete. The run
 /// succeeds and the password is gone.
 #[tokio::test]
 async fn console_passwords_a_lost_delete_answer_is_not_a_failure() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    user_with_unused_password(&moto, "alice").await;
+    let (moto, iam) = Moto::with_iam();
+    user_with_password(&moto, "alice", 200, None).await;
     moto.inject_network_fault("iam:DeleteLoginProfile", NetworkFault::DropAfter, 1, 0);
-    let report = console_passwords(
-        &moto.sdk_config(),
-        &passwords_settings(&[]),
-        json!({"users": ["alice"]}),
-        None,
-    )
-    .await
-    .expect("a lost answer is not a failure");
+    let passwords = Passwords::new(&moto.sdk_config(), &[]);
+    let report = passwords
+        .invoke(json!({"users": ["alice"]}), None)
+        .await
+        .expect("a lost answer is not a failure");
     assert!(!has_password(&iam, "alice").await);
     assert_eq!(report.actions.len(), 1, "{report:#?}");
     assert_ne!(report.actions[0].status, Status::Failed, "{report:#?}");
@@ -814,35 +721,31 @@ async fn console_passwords_a_lost_delete_answer_is_not_a_failure() {
 
 #[tokio::test]
 async fn console_passwords_users_failing_for_good_do_not_stop_the_others() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     for user in ["a", "b", "c"] {
-        user_with_unused_password(&moto, user).await;
+        user_with_password(&moto, user, 200, None).await;
     }
-    let sdk = moto.sdk_config();
-    let settings = passwords_settings(&[]);
-    // The first user cannot be read; the first deletion fails; both after every retry.
+    // One principal at a time, so that each fault lands on one user: the first user cannot be
+    // read; the first deletion fails; both after every retry.
+    let passwords = Passwords::new(&moto.sdk_config(), &[ONE_AT_A_TIME]);
     moto.inject_fault("iam:GetUser", "ServiceUnavailable", 503, 5, 0);
     moto.inject_fault("iam:DeleteLoginProfile", "ServiceFailure", 500, 5, 0);
 
-    let (count, summary) =
-        failures(console_passwords(&sdk, &settings, passwords_schedule(), None).await);
+    let result = passwords.invoke(schedule(PASSWORDS), None).await;
 
-    assert_eq!(count, 2, "{summary}");
-    assert!(
-        summary.contains("GetUser failed: ServiceUnavailable")
-            && summary.contains("DeleteLoginProfile failed: ServiceFailure"),
-        "{summary}"
+    assert_failed(
+        result,
+        2,
+        &[
+            "GetUser failed: ServiceUnavailable",
+            "DeleteLoginProfile failed: ServiceFailure",
+        ],
     );
-    let mut left = Vec::new();
-    for user in ["a", "b", "c"] {
-        if has_password(&iam, user).await {
-            left.push(user);
-        }
-    }
+    let left = with_passwords(&iam, &["a", "b", "c"]).await;
     assert_eq!(left.len(), 2, "only one of three was done: {left:?}");
 
-    let report = console_passwords(&sdk, &settings, passwords_schedule(), None)
+    let report = passwords
+        .invoke(schedule(PASSWORDS), None)
         .await
         .expect("the next run");
     assert_eq!(principals(&report, Status::Applied), left);
@@ -853,74 +756,42 @@ async fn console_passwords_users_failing_for_good_do_not_stop_the_others() {
 
 #[tokio::test]
 async fn console_passwords_lockout_guards_fail_closed() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let sdk = moto.sdk_config();
-    let settings = passwords_settings(&[]);
+    let passwords = Passwords::new(&sdk, &[]);
     for user in ["alice", "bob", "moto"] {
-        user_with_unused_password(&moto, user).await;
+        user_with_password(&moto, user, 200, None).await;
     }
     let before = snapshot(&iam).await;
 
     // Its own identity cannot be read: nothing is done at all.
     moto.inject_fault("sts:GetCallerIdentity", "AccessDenied", 403, 1, 0);
-    let err = console_passwords(&sdk, &settings, passwords_schedule(), None)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("GetCallerIdentity failed: AccessDenied"),
-        "{err}"
-    );
-    assert_eq!(snapshot(&iam).await, before);
+    let unread = "GetCallerIdentity failed: AccessDenied";
+    assert_refused(&passwords, schedule(PASSWORDS), unread, &before).await;
 
-    // bob's tags cannot be read, even after every retry: skipped; so is "self".
-    moto.inject_fault("iam:ListUserTags", "ServiceUnavailable", 503, 5, 1);
-    let report = console_passwords(
-        &sdk,
-        &settings,
-        json!({"users": ["alice", "bob", "moto"]}),
-        None,
-    )
-    .await
-    .expect("skips are not errors");
-    assert_eq!(principals(&report, Status::Applied), ["alice"]);
-    let skipped: BTreeMap<&str, &str> = report
-        .with_status(Status::Skipped)
-        .map(|a| (a.principal.as_str(), a.reason.as_str()))
-        .collect();
-    assert!(skipped["bob"].contains("failing closed"), "{skipped:?}");
-    assert!(
-        skipped["moto"].contains("runs as this identity"),
-        "{skipped:?}"
-    );
-    assert!(!has_password(&iam, "alice").await);
-    assert!(has_password(&iam, "bob").await && has_password(&iam, "moto").await);
+    // bob cannot be read (GetUser, which also gives his tags), even after every retry, one
+    // principal at a time so that the fault lands on him: the named read fails and nothing is
+    // done at all.
+    let one_at_a_time = Passwords::new(&sdk, &[ONE_AT_A_TIME]);
+    moto.inject_fault("iam:GetUser", "ServiceUnavailable", 503, 5, 1);
+    let unread = "GetUser failed: ServiceUnavailable";
+    assert_refused(&one_at_a_time, alice_bob_and_self(), unread, &before).await;
+
+    // Readable again: the others' passwords are deleted, never its own identity's.
+    assert_spares_itself(&passwords, alice_bob_and_self(), &["alice", "bob"]).await;
+    let users = ["alice", "bob", "moto"];
+    assert_eq!(with_passwords(&iam, &users).await, ["moto"]);
 }
 
 #[tokio::test]
 async fn console_passwords_a_sweep_too_big_for_its_deadline_stops_before_it_and_the_next_runs_finish_it()
  {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let users: Vec<String> = (0..60).map(|i| format!("user-{i:02}")).collect();
     for user in &users {
-        user_with_unused_password(&moto, user).await;
+        user_with_password(&moto, user, 200, None).await;
     }
-    let sdk = moto.sdk_config();
-    let settings = passwords_settings(&[("MAX_ACTIONS", "100")]);
-
-    moto.inject_network_fault(
-        "iam:DeleteLoginProfile",
-        NetworkFault::Delay(SLOW_CHANGE),
-        100,
-        0,
-    );
-
-    sweep_until_done(60, &passwords_schedule(), |event, deadline| {
-        console_passwords(&sdk, &settings, event, deadline)
-    })
-    .await;
+    sweep_until_done::<ConsolePasswords>(&moto, "iam:DeleteLoginProfile", 60).await;
 
     for user in &users {
         assert!(!has_password(&iam, user).await, "{user}");
@@ -932,14 +803,13 @@ async fn console_passwords_a_sweep_too_big_for_its_deadline_stops_before_it_and_
 /// every later run is killed the same way and a big account is never fixed.
 #[tokio::test]
 async fn console_passwords_a_sweep_whose_reads_outlast_the_deadline_still_stops_before_it() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let users: Vec<String> = (0..5).map(|i| format!("user-{i:02}")).collect();
     for user in &users {
-        user_with_unused_password(&moto, user).await;
+        user_with_password(&moto, user, 200, None).await;
     }
     let sdk = moto.sdk_config();
-    let settings = passwords_settings(&[]);
+    let passwords = Passwords::new(&sdk, &[]);
     moto.inject_network_fault(
         "iam:GetUser",
         NetworkFault::Delay(Duration::from_millis(300)),
@@ -948,8 +818,12 @@ async fn console_passwords_a_sweep_whose_reads_outlast_the_deadline_still_stops_
     );
     let before = snapshot(&iam).await;
 
+    // One user at a time: 8 at once (the default) would read all 5 in 0.3 s.
+    let one_at_a_time = Passwords::new(&sdk, &[ONE_AT_A_TIME]);
     let deadline = SystemTime::now() + Duration::from_millis(800);
-    let result = console_passwords(&sdk, &settings, passwords_schedule(), Some(deadline)).await;
+    let result = one_at_a_time
+        .invoke(schedule(PASSWORDS), Some(deadline))
+        .await;
     let overran = SystemTime::now().duration_since(deadline);
     moto.clear_faults();
     assert!(
@@ -958,7 +832,8 @@ async fn console_passwords_a_sweep_whose_reads_outlast_the_deadline_still_stops_
          1.5 s): {result:#?}"
     );
     assert_eq!(snapshot(&iam).await, before);
-    let report = console_passwords(&sdk, &settings, passwords_schedule(), None)
+    let report = passwords
+        .invoke(schedule(PASSWORDS), None)
         .await
         .expect("the next run");
     assert_eq!(report.count(Status::Applied), 5);
@@ -967,25 +842,12 @@ async fn console_passwords_a_sweep_whose_reads_outlast_the_deadline_still_stops_
 // -- password-policy --------------------------------------------------------------------------
 
 const UPDATE_POLICY: &str = "iam:UpdateAccountPasswordPolicy";
-
-async fn password_policy(
-    sdk: &SdkConfig,
-    event: Value,
-    deadline: Option<SystemTime>,
-) -> Result<Report, Error> {
-    let settings = password_policy::Settings::from_env(&env(&[])).expect("valid settings");
-    password_policy::handle(&Clients::new(sdk), &settings, event, Utc::now(), deadline).await
-}
+const READ_POLICY: &str = "iam:GetAccountPasswordPolicy";
 
 /// The live policy's minimum length, symbol requirement and reuse prevention (`None`: no
 /// policy).
 async fn policy_summary(iam: &Client) -> Option<(i32, bool, Option<i32>)> {
-    let policy = iam
-        .get_account_password_policy()
-        .send()
-        .await
-        .ok()?
-        .password_policy?;
+    let policy = account_password_policy(iam).await?;
     Some((
         policy.minimum_password_length?,
         policy.require_symbols,
@@ -998,33 +860,17 @@ const FLOOR: Option<(i32, bool, Option<i32>)> = Some((14, true, Some(24)));
 
 #[tokio::test]
 async fn password_policy_retries_throttling_5xx_timeouts_and_dropped_connections_with_backoff() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     // The first read throttled, the re-read before the change slow.
-    moto.inject_fault("iam:GetAccountPasswordPolicy", "Throttling", 400, 1, 0);
-    moto.inject_network_fault(
-        "iam:GetAccountPasswordPolicy",
-        NetworkFault::Delay(SLOW),
-        1,
-        1,
-    );
+    moto.inject_fault(READ_POLICY, "Throttling", 400, 1, 0);
+    moto.inject_network_fault(READ_POLICY, NetworkFault::Delay(SLOW), 1, 1);
     moto.inject_fault(UPDATE_POLICY, "ServiceUnavailable", 503, 1, 0);
     moto.inject_network_fault(UPDATE_POLICY, NetworkFault::Drop, 1, 0);
     moto.inject_network_fault(UPDATE_POLICY, NetworkFault::DropAfter, 1, 0);
-    let sleeps = Sleeps::default();
 
-    let report = password_policy(
-        &faulty_network(&moto, &sleeps),
-        sample_event("password-policy", "scheduled"),
-        None,
-    )
-    .await
-    .expect("every fault is retried");
+    let (report, sleeps) = sweep_through_faults::<PasswordPolicies>(&moto, &[]).await;
 
-    assert_eq!(
-        counts(&moto, &["iam:GetAccountPasswordPolicy", UPDATE_POLICY]),
-        [2 + 2, 1 + 3]
-    );
+    moto.assert_calls(&[(READ_POLICY, 2 + 2), (UPDATE_POLICY, 1 + 3)]);
     assert_eq!(report.count(Status::Applied), 1, "{report:#?}");
     assert_eq!(policy_summary(&iam).await, FLOOR);
     assert_backed_off(&sleeps, 5);
@@ -1032,9 +878,8 @@ async fn password_policy_retries_throttling_5xx_timeouts_and_dropped_connections
 
 #[tokio::test]
 async fn password_policy_a_deadline_too_close_changes_nothing_and_the_next_run_does() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let sdk = moto.sdk_config();
+    let (moto, iam) = Moto::with_iam();
+    let policy = Policy::new(&moto.sdk_config(), &[]);
     // Reading the policy takes most of a 2 s budget: less than its fifth (the margin) is left.
     let budget = Duration::from_secs(2);
     moto.inject_network_fault(
@@ -1044,47 +889,40 @@ async fn password_policy_a_deadline_too_close_changes_nothing_and_the_next_run_d
         0,
     );
     let deadline = SystemTime::now() + budget;
-    let report = password_policy(
-        &sdk,
-        sample_event("password-policy", "scheduled"),
-        Some(deadline),
-    )
-    .await
-    .expect("a run stopped by its deadline is not an error");
+    let report = policy
+        .invoke(schedule(POLICY), Some(deadline))
+        .await
+        .expect("a run stopped by its deadline is not an error");
     assert!(SystemTime::now() < deadline, "ended before the deadline");
     assert_eq!(report.actions.len(), 1, "{report:#?}");
     assert_eq!(report.actions[0].status, Status::Skipped);
     assert!(report.actions[0].reason.starts_with(STOPPED), "{report:#?}");
-    assert_eq!(counts(&moto, &[UPDATE_POLICY]), [0]);
+    moto.assert_calls(&[(UPDATE_POLICY, 0)]);
     assert_eq!(policy_summary(&iam).await, None);
 
     // The next run, with time enough, does it.
     let deadline = SystemTime::now() + budget;
-    let report = password_policy(
-        &sdk,
-        sample_event("password-policy", "scheduled"),
-        Some(deadline),
-    )
-    .await
-    .expect("report");
+    let report = policy
+        .invoke(schedule(POLICY), Some(deadline))
+        .await
+        .expect("report");
     assert_eq!(report.count(Status::Applied), 1, "{report:#?}");
     assert_eq!(policy_summary(&iam).await, FLOOR);
 }
 
 #[tokio::test]
 async fn password_policy_duplicate_events_at_once_end_as_one_run() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let sdk = moto.sdk_config();
+    let (moto, iam) = Moto::with_iam();
+    let policy = Policy::new(&moto.sdk_config(), &[]);
     let deleted = sample_event(
         "password-policy",
         "cloudtrail-delete-account-password-policy",
     );
     // The same CloudTrail event delivered twice at once, and the schedule meanwhile.
     let (a, b, c) = tokio::join!(
-        password_policy(&sdk, deleted.clone(), None),
-        password_policy(&sdk, deleted.clone(), None),
-        password_policy(&sdk, sample_event("password-policy", "scheduled"), None),
+        policy.invoke(deleted.clone(), None),
+        policy.invoke(deleted.clone(), None),
+        policy.invoke(schedule(POLICY), None),
     );
     let applied: usize = [a, b, c]
         .into_iter()
@@ -1092,51 +930,24 @@ async fn password_policy_duplicate_events_at_once_end_as_one_run() {
         .sum();
     assert!(applied >= 1);
     assert_eq!(policy_summary(&iam).await, FLOOR);
-    let updates = counts(&moto, &[UPDATE_POLICY])[0];
+    let updates = moto.call_count(UPDATE_POLICY);
     assert!(
         (1..=3).contains(&updates),
         "at most one update per run: {updates}"
     );
 
     // Delivered once more: nothing to do, no update.
-    let report = password_policy(&sdk, deleted, None).await.expect("report");
+    let report = policy.invoke(deleted, None).await.expect("report");
     assert!(report.actions.is_empty(), "{report:#?}");
-    assert_eq!(counts(&moto, &[UPDATE_POLICY]), [updates]);
+    moto.assert_calls(&[(UPDATE_POLICY, updates)]);
 }
 
 // -- inline-policies --------------------------------------------------------------------------
 
-const ALL_KINDS: (&str, &str) = ("INLINE_POLICY_PRINCIPALS", "users,groups,roles");
-
-fn inline_settings(pairs: &[(&str, &str)]) -> inline_policies::Settings {
-    inline_policies::Settings::from_env(&env(pairs)).expect("valid settings")
-}
-
-async fn inline_policies(
-    sdk: &SdkConfig,
-    settings: &inline_policies::Settings,
-    event: Value,
-    deadline: Option<SystemTime>,
-) -> Result<Report, Error> {
-    inline_policies::handle(&Clients::new(sdk), settings, event, Utc::now(), deadline).await
-}
-
-fn inline_schedule() -> Value {
-    sample_event("inline-policies", "scheduled")
-}
-
-fn document(action: &str) -> Value {
-    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
-}
-
-fn managed_arn(name: &str) -> String {
-    format!("arn:aws:iam::123456789012:policy/iam-remediation/{name}")
-}
-
 /// One inline policy on a user, group or role.
 #[derive(Debug, Clone, Copy)]
 struct Inline {
-    kind: &'static str,
+    kind: PrincipalKind,
     principal: &'static str,
     policy: &'static str,
     action: &'static str,
@@ -1144,7 +955,7 @@ struct Inline {
 
 impl Inline {
     const fn new(
-        kind: &'static str,
+        kind: PrincipalKind,
         principal: &'static str,
         policy: &'static str,
         action: &'static str,
@@ -1160,6 +971,13 @@ impl Inline {
     /// The managed policy a conversion makes of it.
     fn managed(&self) -> String {
         managed_arn(&format!("{}+{}+{}", self.kind, self.principal, self.policy))
+    }
+
+    fn principal(&self) -> Principal {
+        Principal {
+            kind: self.kind,
+            name: self.principal.to_owned(),
+        }
     }
 
     /// The principal's state in a `snapshot`.
@@ -1182,82 +1000,17 @@ impl Inline {
 
 /// Creates the principals (the first time each is named) and their inline policies.
 async fn seed(iam: &Client, policies: &[Inline]) {
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let mut made = std::collections::BTreeSet::new();
     for p in policies {
-        let text = document(p.action).to_string();
-        let new = made.insert((p.kind, p.principal));
-        match p.kind {
-            "user" => {
-                if new {
-                    create_user(iam, p.principal).await;
-                }
-                iam.put_user_policy()
-                    .user_name(p.principal)
-                    .policy_name(p.policy)
-                    .policy_document(text)
-                    .send()
-                    .await
-                    .expect("PutUserPolicy");
-            }
-            "group" => {
-                if new {
-                    iam.create_group()
-                        .group_name(p.principal)
-                        .send()
-                        .await
-                        .expect("CreateGroup");
-                }
-                iam.put_group_policy()
-                    .group_name(p.principal)
-                    .policy_name(p.policy)
-                    .policy_document(text)
-                    .send()
-                    .await
-                    .expect("PutGroupPolicy");
-            }
-            _ => {
-                if new {
-                    iam.create_role()
-                        .role_name(p.principal)
-                        .assume_role_policy_document(trust.to_string())
-                        .send()
-                        .await
-                        .expect("CreateRole");
-                }
-                iam.put_role_policy()
-                    .role_name(p.principal)
-                    .policy_name(p.policy)
-                    .policy_document(text)
-                    .send()
-                    .await
-                    .expect("PutRolePolicy");
+        if made.insert((p.kind, p.principal)) {
+            match p.kind {
+                PrincipalKind::User => create_user(iam, p.principal).await,
+                PrincipalKind::Group => create_group(iam, p.principal).await,
+                PrincipalKind::Role => create_role(iam, p.principal, "/").await,
             }
         }
+        put_policy(iam, &p.principal(), p.policy, &document(p.action)).await;
     }
-}
-
-/// The document of a managed policy's default version.
-async fn managed_document(iam: &Client, arn: &str) -> Value {
-    let policy = iam
-        .get_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .expect("GetPolicy")
-        .policy
-        .expect("policy");
-    let raw = iam
-        .get_policy_version()
-        .policy_arn(arn)
-        .version_id(policy.default_version_id.expect("default version"))
-        .send()
-        .await
-        .expect("GetPolicyVersion")
-        .policy_version
-        .and_then(|v| v.document)
-        .expect("document");
-    serde_json::from_str(&decode_document(&raw).expect("decodable")).expect("JSON")
 }
 
 /// Every permission is still held: each inline policy is there, or its managed copy (the same
@@ -1293,24 +1046,27 @@ async fn assert_all_converted(iam: &Client, policies: &[Inline]) {
     }
 }
 
-const ALICE_S3: Inline = Inline::new("user", "alice", "s3-read", "s3:GetObject");
-const ALICE_LOGS: Inline = Inline::new("user", "alice", "logs", "logs:PutLogEvents");
-const DEVS_DEPLOY: Inline = Inline::new("group", "devs", "deploy", "lambda:UpdateFunctionCode");
-const CI_ECR: Inline = Inline::new("role", "ci", "ecr", "ecr:GetAuthorizationToken");
+const ALICE_S3: Inline = Inline::new(PrincipalKind::User, "alice", "s3-read", "s3:GetObject");
+const ALICE_LOGS: Inline = Inline::new(PrincipalKind::User, "alice", "logs", "logs:PutLogEvents");
+const DEVS_DEPLOY: Inline = Inline::new(
+    PrincipalKind::Group,
+    "devs",
+    "deploy",
+    "lambda:UpdateFunctionCode",
+);
+const CI_ECR: Inline = Inline::new(
+    PrincipalKind::Role,
+    "ci",
+    "ecr",
+    "ecr:GetAuthorizationToken",
+);
 
 #[tokio::test]
 async fn inline_policies_retry_throttling_5xx_timeouts_and_dropped_connections_with_backoff() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let policies = [ALICE_S3, DEVS_DEPLOY, CI_ECR];
     seed(&iam, &policies).await;
-    moto.inject_fault(
-        "iam:GetAccountAuthorizationDetails",
-        "ServiceUnavailable",
-        503,
-        1,
-        0,
-    );
+    moto.inject_fault(DETAILS, "ServiceUnavailable", 503, 1, 0);
     moto.inject_fault("iam:GetAccountSummary", "Throttling", 400, 1, 0);
     moto.inject_network_fault("sts:GetCallerIdentity", NetworkFault::Drop, 1, 0);
     moto.inject_network_fault("iam:GetUserPolicy", NetworkFault::Drop, 1, 0);
@@ -1320,16 +1076,8 @@ async fn inline_policies_retry_throttling_5xx_timeouts_and_dropped_connections_w
     moto.inject_network_fault("iam:AttachGroupPolicy", NetworkFault::DropAfter, 1, 0);
     moto.inject_network_fault("iam:DeleteRolePolicy", NetworkFault::Delay(SLOW), 1, 0);
     moto.inject_fault("iam:DeleteUserPolicy", "Throttling", 400, 2, 0);
-    let sleeps = Sleeps::default();
 
-    let report = inline_policies(
-        &faulty_network(&moto, &sleeps),
-        &inline_settings(&[ALL_KINDS]),
-        inline_schedule(),
-        None,
-    )
-    .await
-    .expect("every fault is retried");
+    let (report, sleeps) = sweep_through_faults::<InlinePolicies>(&moto, &[ALL_KINDS]).await;
 
     assert_eq!(
         principals(&report, Status::Applied),
@@ -1337,20 +1085,12 @@ async fn inline_policies_retry_throttling_5xx_timeouts_and_dropped_connections_w
         "{report:#?}"
     );
     assert_all_converted(&iam, &policies).await;
-    assert_eq!(
-        counts(
-            &moto,
-            &[
-                "iam:CreatePolicy",
-                "iam:AttachGroupPolicy",
-                "iam:DeleteRolePolicy",
-                "iam:DeleteUserPolicy"
-            ]
-        ),
-        [3 + 1, 1 + 2, 1 + 1, 1 + 2],
-        "{:?}",
-        moto.calls()
-    );
+    moto.assert_calls(&[
+        ("iam:CreatePolicy", 3 + 1),
+        ("iam:AttachGroupPolicy", 1 + 2),
+        ("iam:DeleteRolePolicy", 1 + 1),
+        ("iam:DeleteUserPolicy", 1 + 2),
+    ]);
     assert_backed_off(&sleeps, 10);
 }
 
@@ -1360,31 +1100,24 @@ async fn inline_policies_retry_throttling_5xx_timeouts_and_dropped_connections_w
 /// done anyway, the run fails listing both, and the next run finishes with no orphan.
 #[tokio::test]
 async fn inline_policies_a_failure_half_way_loses_nothing_stops_no_one_and_the_next_run_finishes() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let policies = [ALICE_S3, DEVS_DEPLOY, CI_ECR];
     seed(&iam, &policies).await;
-    let sdk = moto.sdk_config();
-    let settings = inline_settings(&[ALL_KINDS]);
+    let inline = Inlines::new(&moto.sdk_config(), &[ALL_KINDS]);
     moto.inject_fault("iam:AttachGroupPolicy", "ServiceUnavailable", 503, 5, 0);
     moto.inject_fault("iam:DeletePolicy", "AccessDenied", 403, 1, 0);
     moto.inject_fault("iam:DeleteRolePolicy", "AccessDenied", 403, 1, 0);
 
-    let (count, summary) =
-        failures(inline_policies(&sdk, &settings, inline_schedule(), None).await);
+    let result = inline.invoke(schedule(INLINE), None).await;
 
-    assert_eq!(count, 2, "{summary}");
-    assert!(
-        summary.contains("AttachGroupPolicy failed: ServiceUnavailable")
-            && summary.contains("the inline policy is kept")
-            && summary.contains("could not be removed"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains("DeleteRolePolicy failed: AccessDenied")
-            && summary.contains("is attached"),
-        "{summary}"
-    );
+    let says = [
+        "AttachGroupPolicy failed: ServiceUnavailable",
+        "the inline policy is kept",
+        "could not be removed",
+        "DeleteRolePolicy failed: AccessDenied",
+        "is attached",
+    ];
+    assert_failed(result, 2, &says);
     assert_nothing_lost(&iam, &policies).await;
     let state = snapshot(&iam).await;
     assert!(!ALICE_S3.is_inline(&state) && ALICE_S3.is_attached(&state));
@@ -1393,33 +1126,29 @@ async fn inline_policies_a_failure_half_way_loses_nothing_stops_no_one_and_the_n
 
     // The next run adopts the unattached managed policy and finishes both conversions.
     moto.reset_calls();
-    let report = inline_policies(&sdk, &settings, inline_schedule(), None)
+    let report = inline
+        .invoke(schedule(INLINE), None)
         .await
         .expect("the next run");
     assert_eq!(principals(&report, Status::Applied), ["ci", "devs"]);
     assert_all_converted(&iam, &policies).await;
-    assert_eq!(
-        counts(&moto, &["iam:CreatePolicy"]),
-        [2],
-        "refused as existing, then reused"
-    );
+    // Refused as existing, then reused.
+    moto.assert_calls(&[("iam:CreatePolicy", 2)]);
 }
 
 #[tokio::test]
 async fn inline_policies_duplicate_and_concurrent_events_end_as_one_run() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let policies = [ALICE_S3, ALICE_LOGS, DEVS_DEPLOY];
     seed(&iam, &policies).await;
-    let sdk = moto.sdk_config();
-    let settings = inline_settings(&[]);
+    let inline = Inlines::new(&moto.sdk_config(), &[]);
     // The CloudTrail event of alice's s3-read, delivered twice, with two schedules, all at once.
     let put = sample_event("inline-policies", "cloudtrail-put-user-policy");
     let runs = tokio::join!(
-        inline_policies(&sdk, &settings, inline_schedule(), None),
-        inline_policies(&sdk, &settings, put.clone(), None),
-        inline_policies(&sdk, &settings, inline_schedule(), None),
-        inline_policies(&sdk, &settings, put.clone(), None),
+        inline.invoke(schedule(INLINE), None),
+        inline.invoke(put.clone(), None),
+        inline.invoke(schedule(INLINE), None),
+        inline.invoke(put.clone(), None),
     );
     for report in [runs.0, runs.1, runs.2, runs.3] {
         let report = report.expect("no run fails");
@@ -1429,10 +1158,8 @@ async fn inline_policies_duplicate_and_concurrent_events_end_as_one_run() {
 
     // Delivered once more: nothing left, no call that changes anything.
     moto.reset_calls();
-    for event in [put, inline_schedule()] {
-        let report = inline_policies(&sdk, &settings, event, None)
-            .await
-            .expect("re-delivery");
+    for event in [put, schedule(INLINE)] {
+        let report = inline.invoke(event, None).await.expect("re-delivery");
         assert!(report.actions.is_empty(), "{report:#?}");
     }
     let calls = moto.calls();
@@ -1447,12 +1174,10 @@ async fn inline_policies_duplicate_and_concurrent_events_end_as_one_run() {
 
 #[tokio::test]
 async fn inline_policies_unreadable_principals_and_identity_fail_closed() {
-    let moto = Moto::start();
-    let iam = moto.iam();
-    let own = Inline::new("user", "moto", "self", "iam:*");
+    let (moto, iam) = Moto::with_iam();
+    let own = Inline::new(PrincipalKind::User, "moto", "self", "iam:*");
     seed(&iam, &[ALICE_S3, CI_ECR, own]).await;
-    let sdk = moto.sdk_config();
-    let settings = inline_settings(&[ALL_KINDS]);
+    let inline = Inlines::new(&moto.sdk_config(), &[ALL_KINDS]);
     let before = snapshot(&iam).await;
 
     let cases = [
@@ -1468,33 +1193,17 @@ async fn inline_policies_unreadable_principals_and_identity_fail_closed() {
         ),
         (
             "sts:GetCallerIdentity",
-            inline_schedule(),
+            schedule(INLINE),
             "GetCallerIdentity failed: AccessDenied",
         ),
     ];
     for (action, event, expected) in cases {
         moto.inject_fault(action, "AccessDenied", 403, 1, 0);
-        let err = inline_policies(&sdk, &settings, event.clone(), None)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains(expected), "{event}: {err}");
-        assert_eq!(snapshot(&iam).await, before, "{event} changed something");
+        assert_refused(&inline, event, expected, &before).await;
     }
 
     // Readable again: the others are converted, never its own identity.
-    let report = inline_policies(&sdk, &settings, inline_schedule(), None)
-        .await
-        .expect("report");
-    assert_eq!(principals(&report, Status::Applied), ["alice", "ci"]);
-    let skipped = report
-        .with_status(Status::Skipped)
-        .find(|a| a.principal == "moto")
-        .expect("self is reported");
-    assert!(
-        skipped.reason.contains("runs as this identity"),
-        "{}",
-        skipped.reason
-    );
+    assert_spares_itself(&inline, schedule(INLINE), &["alice", "ci"]).await;
     let state = snapshot(&iam).await;
     assert!(own.is_inline(&state) && !own.is_attached(&state));
 }
@@ -1502,25 +1211,16 @@ async fn inline_policies_unreadable_principals_and_identity_fail_closed() {
 #[tokio::test]
 async fn inline_policies_a_sweep_too_big_for_its_deadline_stops_before_it_and_the_next_runs_finish_it()
  {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let names: Vec<&'static str> = (0..60)
         .map(|i| &*Box::leak(format!("user-{i:02}").into_boxed_str()))
         .collect();
     let policies: Vec<Inline> = names
         .iter()
-        .map(|name| Inline::new("user", name, "s3-read", "s3:GetObject"))
+        .map(|name| Inline::new(PrincipalKind::User, name, "s3-read", "s3:GetObject"))
         .collect();
     seed(&iam, &policies).await;
-    let sdk = moto.sdk_config();
-    let settings = inline_settings(&[("MAX_ACTIONS", "100")]);
-
-    moto.inject_network_fault("iam:CreatePolicy", NetworkFault::Delay(SLOW_CHANGE), 100, 0);
-
-    sweep_until_done(60, &inline_schedule(), |event, deadline| {
-        inline_policies(&sdk, &settings, event, deadline)
-    })
-    .await;
+    sweep_until_done::<InlinePolicies>(&moto, "iam:CreatePolicy", 60).await;
 
     assert_all_converted(&iam, &policies).await;
 }

@@ -7,10 +7,13 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::{Moto, add_key, create_user, days_ago, snapshot, workspace_root};
+use integration_tests::{
+    Moto, add_key, add_password, alice_developers_and_ci, create_user, sample_event,
+    set_minimum_password_length, snapshot, unique_id, workspace_root,
+};
 use serde_json::Value;
 
 const FUNCTIONS: [&str; 4] = [
@@ -41,6 +44,11 @@ fn binary(function: &str) -> PathBuf {
     path
 }
 
+/// Everything a process wrote, standard output then standard error.
+fn written(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -68,17 +76,7 @@ struct Emulator {
 impl Emulator {
     fn start() -> Self {
         let port = free_port();
-        let process = Command::new(cargo_lambda())
-            .args([
-                "lambda",
-                "watch",
-                "--only-lambda-apis",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-            ])
-            .arg(port.to_string())
-            .current_dir(workspace_root())
+        let process = Self::cargo_lambda(port, &["watch", "--only-lambda-apis"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -95,6 +93,18 @@ impl Emulator {
             port,
             _process: Running(process),
         }
+    }
+
+    /// `cargo lambda <subcommand>` talking to the emulator on `port`.
+    fn cargo_lambda(port: u16, subcommand: &[&str]) -> Command {
+        let mut command = Command::new(cargo_lambda());
+        command
+            .arg("lambda")
+            .args(subcommand)
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
+            .arg(port.to_string())
+            .current_dir(workspace_root());
+        command
     }
 
     /// Runs `function`'s binary as Lambda would, with `env` on top.
@@ -123,30 +133,17 @@ impl Emulator {
 
     /// Invokes `function` with `event`: the report, or the error text.
     fn invoke(&self, function: &str, event: &Value) -> Result<Value, String> {
-        let output = Command::new(cargo_lambda())
-            .args([
-                "lambda",
-                "invoke",
-                function,
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-            ])
-            .arg(self.port.to_string())
+        let output = Self::cargo_lambda(self.port, &["invoke", function])
             .arg("--data-ascii")
             .arg(event.to_string())
             .env("NO_COLOR", "1")
-            .current_dir(workspace_root())
             .output()
             .expect("cargo lambda invoke");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         if output.status.success() {
+            let stdout = String::from_utf8_lossy(&output.stdout);
             serde_json::from_str(&stdout).map_err(|e| format!("not a report ({e}): {stdout}"))
         } else {
-            Err(format!(
-                "{stdout}{}",
-                String::from_utf8_lossy(&output.stderr)
-            ))
+            Err(written(&output))
         }
     }
 }
@@ -161,77 +158,21 @@ struct Seeded {
 /// principal the sample events name.
 async fn seed(moto: &Moto) -> Seeded {
     let iam = moto.iam();
-    create_user(&iam, "alice").await;
+    let principals = alice_developers_and_ci(&iam, &[("s3-read", "s3:GetObject")]).await;
+    add_password(moto, "alice", 300, None).await;
     create_user(&iam, "bob").await;
-    moto.set_user("alice", Some(days_ago(300)), None);
     let key = add_key(moto, "alice", 200, Some(150)).await;
-    iam.create_login_profile()
-        .user_name("alice")
-        .password("Alice-Pa55word!")
-        .send()
-        .await
-        .expect("login profile");
-    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-    iam.put_user_policy()
-        .user_name("alice")
-        .policy_name("s3-read")
-        .policy_document(document)
-        .send()
-        .await
-        .expect("policy");
-    let group = iam
-        .create_group()
-        .group_name("developers")
-        .send()
-        .await
-        .expect("group")
-        .group
-        .expect("group");
-    iam.put_group_policy()
-        .group_name("developers")
-        .policy_name("s3-read")
-        .policy_document(document)
-        .send()
-        .await
-        .expect("policy");
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let role = iam
-        .create_role()
-        .role_name("ci-deploy")
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role");
-    iam.put_role_policy()
-        .role_name("ci-deploy")
-        .policy_name("s3-read")
-        .policy_document(document)
-        .send()
-        .await
-        .expect("policy");
-    iam.update_account_password_policy()
-        .minimum_password_length(8)
-        .send()
-        .await
-        .expect("password policy");
-    let alice = iam
-        .get_user()
-        .user_name("alice")
-        .send()
-        .await
-        .expect("alice")
-        .user
-        .expect("alice");
-    Seeded {
-        replacements: vec![
-            ("AKIAIOSFODNN7EXAMPLE", key),
-            ("AIDAJQABLZS4A3QDU576Q", alice.user_id),
-            ("AGPAJ2UCCR6DPCEXAMPLE", group.group_id),
-            ("AROAJ52OTH4H7LEXAMPLE", role.role_id),
-        ],
+    set_minimum_password_length(&iam, 8).await;
+    let mut replacements = vec![("AKIAIOSFODNN7EXAMPLE", key)];
+    let examples = [
+        "AIDAJQABLZS4A3QDU576Q",
+        "AGPAJ2UCCR6DPCEXAMPLE",
+        "AROAJ52OTH4H7LEXAMPLE",
+    ];
+    for (example, principal) in examples.into_iter().zip(&principals) {
+        replacements.push((example, unique_id(&iam, principal).await));
     }
+    Seeded { replacements }
 }
 
 /// Every sample event of a function, with the seeded account's IDs in place of the examples.
@@ -259,6 +200,20 @@ fn sample_events(function: &str, seeded: &Seeded) -> Vec<(String, Value)> {
     events
 }
 
+/// Imports the ASFF findings of every Security Hub sample event into the test bed, as a real
+/// account holds them before their events arrive (the functions update them afterwards).
+async fn import_sample_findings(moto: &Moto, seeded: &Seeded) {
+    for function in FUNCTIONS {
+        for (_, event) in sample_events(function, seeded) {
+            if event["source"] == "aws.securityhub"
+                && event["detail-type"] == "Security Hub Findings - Imported"
+            {
+                moto.import_event_findings(&event).await;
+            }
+        }
+    }
+}
+
 fn expected_trigger(event_name: &str) -> &'static str {
     [
         ("scheduled", "schedule"),
@@ -266,6 +221,8 @@ fn expected_trigger(event_name: &str) -> &'static str {
         ("config-compliance", "config"),
         ("config-rule", "config-rule"),
         ("health", "health"),
+        ("securityhub", "securityhub"),
+        ("access-analyzer", "access-analyzer"),
         ("manual", "manual"),
     ]
     .into_iter()
@@ -278,9 +235,9 @@ fn expected_trigger(event_name: &str) -> &'static str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_event_runs_through_the_runtime_and_a_real_sweep_fixes_the_account() {
-    let moto = Moto::start();
-    let iam = moto.iam();
+    let (moto, iam) = Moto::with_iam();
     let seeded = seed(&moto).await;
+    import_sample_findings(&moto, &seeded).await;
     let emulator = Emulator::start();
     let common = [("INLINE_POLICY_PRINCIPALS", "users,groups,roles")];
 
@@ -390,6 +347,16 @@ async fn bad_input_through_the_runtime_is_a_lambda_error_naming_the_problem() {
         .invoke("access-keys", &serde_json::json!({"users": ["ghost"]}))
         .expect_err("an error");
     assert!(error.contains("user ghost does not exist"), "{error}");
+    // A Security Hub finding about a user the account does not have.
+    let finding = sample_event("access-keys", "securityhub-iam3-user")
+        .to_string()
+        .replace("user/alice", "user/ghost")
+        .replace("\"alice\"", "\"ghost\"");
+    let finding: Value = serde_json::from_str(&finding).expect("JSON event");
+    let error = emulator
+        .invoke("access-keys", &finding)
+        .expect_err("an error");
+    assert!(error.contains("user ghost does not exist"), "{error}");
 }
 
 #[test]
@@ -409,11 +376,7 @@ fn a_bad_configuration_value_stops_the_start_up_naming_the_variable() {
             .env(variable, value)
             .output()
             .expect("run the binary");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = written(&output);
         assert!(
             !output.status.success(),
             "{function} started with {variable}={value}"

@@ -8,19 +8,14 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use access_keys::{Deps, Settings, handle};
-use chrono::Utc;
-use iam_remediation::{Env, Error, Report};
+use iam_remediation::{Error, Report};
 use integration_tests::{Moto, sample_event, user_with_key};
 use serde_json::{Value, json};
 
-fn rotate_settings() -> Settings {
-    Settings::from_env(&Env::from_pairs([("KEY_ACTION", "rotate")])).expect("valid settings")
-}
-
+/// One invocation of `access-keys` in rotate mode.
 async fn invoke(moto: &Moto, event: Value) -> Result<Report, Error> {
-    let deps = Deps::new(&moto.sdk_config());
-    handle(&deps, &rotate_settings(), event, Utc::now(), None).await
+    let function = moto.access_keys(&[("KEY_ACTION", "rotate")]);
+    integration_tests::invoke(&function, event).await
 }
 
 /// A writer that keeps everything logged, for searching.

@@ -1,117 +1,203 @@
-//! The console-password rule: a pure function of one user's password, the settings and the
-//! clock.
+//! The console-password rules: a pure function of one user's password, the settings and the
+//! clock. A password is deleted when it went unused for longer than `MAX_PASSWORD_UNUSED_DAYS`,
+//! or, with `MFA_GRACE_DAYS`, when its user has no MFA device that long after it was set. Both
+//! count from when the password was set: the login profile's creation, or an administrator's
+//! later reset.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use iam_remediation::facts::ReportUser;
-use iam_remediation::facts::login_profiles::ConsolePassword;
-use iam_remediation::plan::days_between;
-use iam_remediation::{ActionKind, PlannedAction, Principal};
+use std::time::Instant;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use iam_remediation::plan::{days, days_between, older_than};
+use iam_remediation::reads::{ReportUser, Tags};
+use iam_remediation::{PlannedAction, Principal};
 use serde_json::json;
 
+use crate::facts::{ConsolePassword, Mfa, UserPassword, recorded_set};
 use crate::settings::Settings;
 
+/// The report's `action`.
+pub const DELETE_LOGIN_PROFILE: &str = "delete-login-profile";
 /// The report's `target` of a deletion: a user has at most one login profile.
 pub const TARGET: &str = "login-profile";
 
-/// The deletion of `password` when it went unused for longer than `MAX_PASSWORD_UNUSED_DAYS`
-/// (counted from the login profile's creation if never used). The order is the password as
-/// judged, so the apply stage can check that nothing changed since.
-pub fn plan(
-    password: &ConsolePassword,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> Option<PlannedAction<ConsolePassword>> {
+/// What the apply stage deletes: the password as judged, and when it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    pub judged: ConsolePassword,
+    pub read_at: Instant,
+}
+
+/// Why an unused password is due, if it is.
+fn unused(password: &ConsolePassword, settings: &Settings, now: DateTime<Utc>) -> Option<String> {
     let limit_days = settings.max_password_unused_days;
-    let limit = Duration::days(i64::from(limit_days));
-    let created = password.created;
-    let created_days = days_between(created, now);
-    let reason = match password.last_used {
-        Some(used) if used >= created => (now - used > limit).then(|| {
+    let limit = days(limit_days);
+    let since = password.since();
+    let days = days_between(since, now);
+    let (set, since_set) = if password.set_at.is_some_and(|set| set > password.created) {
+        (
+            format!("set by an administrator {days} days ago"),
+            format!("an administrator set it {days} days ago"),
+        )
+    } else {
+        (
+            format!("login profile created {days} days ago"),
+            format!("its login profile was created {days} days ago"),
+        )
+    };
+    match password.last_used {
+        Some(used) if used >= since => (now - used > limit).then(|| {
             format!(
                 "last used {} days ago (limit {limit_days})",
                 days_between(used, now)
             )
         }),
-        // `PasswordLastUsed` belongs to the user, not to the profile: a use before the profile
-        // was created was of an earlier password (deleted, then set again). The current one
-        // has not been used, and may not be judged idle for longer than it has existed.
-        Some(used) => (now - created > limit).then(|| {
+        // `PasswordLastUsed` belongs to the user, not to the password: a use before it was set
+        // was of an earlier password (deleted and set again, or reset). The current one has not
+        // been used, and may not be judged idle for longer than it has existed.
+        Some(used) => (now - since > limit).then(|| {
             format!(
-                "never used since its login profile was created {created_days} days ago (an \
-                 earlier password was last used {} days ago; limit {limit_days})",
+                "never used since {since_set} (an earlier password was last used {} days ago; limit {limit_days})",
                 days_between(used, now)
             )
         }),
-        None => (now - created > limit).then(|| {
-            format!(
-                "never used, login profile created {created_days} days ago (limit {limit_days})"
-            )
-        }),
-    }?;
+        None => (now - since > limit).then(|| format!("never used, {set} (limit {limit_days})")),
+    }
+}
+
+/// Why a password without MFA is due, if it is (the rule is off with `MFA_GRACE_DAYS=0`).
+fn without_mfa(
+    password: &ConsolePassword,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let grace = settings.mfa_grace_days;
+    (grace > 0 && password.mfa == Mfa::Absent && now - password.since() > days(grace)).then(|| {
+        format!(
+            "no MFA device {} days after the password was set (MFA grace {grace} days)",
+            days_between(password.since(), now)
+        )
+    })
+}
+
+/// True when the MFA rule needs the user's MFA devices: it is on and the unused rule does not
+/// already settle the password.
+pub fn needs_mfa(password: &ConsolePassword, settings: &Settings, now: DateTime<Utc>) -> bool {
+    settings.mfa_grace_days > 0 && unused(password, settings, now).is_none()
+}
+
+/// The deletion of the user's password when a rule finds it due. The order is the password as
+/// judged, so the apply stage can check that nothing changed since.
+pub fn plan(
+    facts: &UserPassword,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Option<PlannedAction<Deletion>> {
+    let password = facts.password.as_ref()?;
+    let reason =
+        unused(password, settings, now).or_else(|| without_mfa(password, settings, now))?;
     let iso = |time: DateTime<Utc>| time.to_rfc3339_opts(SecondsFormat::Secs, true);
     Some(
         PlannedAction::new(
             Principal::user(&password.user),
-            ActionKind::DeleteLoginProfile,
+            DELETE_LOGIN_PROFILE,
             TARGET,
             reason,
-            password.clone(),
+            Deletion {
+                judged: password.clone(),
+                read_at: facts.read_at,
+            },
         )
+        .warning_first()
         .with_details(json!({
-            "login_profile_created": iso(created),
+            "login_profile_created": iso(password.created),
+            "password_set": password.set_at.map(iso),
             "password_last_used": password.last_used.map(iso),
         })),
     )
 }
 
-/// True when a credential-report row may hold a password to delete and is worth a live look.
-/// The report can be hours old, so this only picks candidates (never fewer than the rule would
-/// act on); the decision is made on live facts.
-pub fn is_candidate(row: &ReportUser, settings: &Settings, now: DateTime<Utc>) -> bool {
-    let limit = Duration::days(i64::from(settings.max_password_unused_days));
-    let older_than_limit = |time: DateTime<Utc>| now - time > limit;
-    // A login profile is never older than its user, so a user younger than the limit cannot
-    // have an idle-enough password. `password_last_changed` is no bound: a reset moves it, while
-    // the rule counts from the profile's creation.
-    row.password_enabled
-        && row.created.at().is_some_and(older_than_limit)
-        && row.password_last_used.at().is_none_or(older_than_limit)
+/// True when a credential-report row, with the user's tags, may hold a password due by `until`
+/// and is worth a live look. The report can be hours old, so this only picks candidates (never
+/// fewer than the rules would act on); the decision is made on live facts.
+pub fn is_candidate(
+    row: &ReportUser,
+    tags: &Tags,
+    settings: &Settings,
+    until: DateTime<Utc>,
+) -> bool {
+    if !row.password_enabled {
+        return false;
+    }
+    // A login profile is never older than its user, so a user younger than a limit cannot have
+    // a password due under it. `password_last_changed` is no bound: a user's own change moves
+    // it, while the rules count from the time an administrator set the password.
+    let Some(created) = row.created.at() else {
+        return false;
+    };
+    let since = recorded_set(tags).map_or(created, |set| set.max(created));
+    let limit = settings.max_password_unused_days;
+    let unused = older_than(since, limit, until)
+        && row
+            .password_last_used
+            .at()
+            .is_none_or(|used| older_than(used, limit, until));
+    let without_mfa = settings.mfa_grace_days > 0
+        && !row.mfa_active
+        && older_than(since, settings.mfa_grace_days, until);
+    unused || without_mfa
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+
     use super::*;
-    use iam_remediation::facts::{ReportKey, ReportTime};
-    use iam_remediation::plan::Authority;
+    use iam_remediation::FromEnv;
+    use iam_remediation::plan::{Authority, Urgency};
+    use iam_remediation::reads::{ReportKey, ReportTime};
+    use iam_remediation::testing::{days_ago as ago, now};
 
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    fn ago(days: i64) -> DateTime<Utc> {
-        now() - Duration::days(days)
-    }
-
-    fn password(created: DateTime<Utc>, last_used: Option<DateTime<Utc>>) -> ConsolePassword {
-        ConsolePassword {
+    fn password(created: DateTime<Utc>, last_used: Option<DateTime<Utc>>) -> UserPassword {
+        UserPassword {
             user: "alice".into(),
-            created,
-            last_used,
+            password: Some(ConsolePassword {
+                user: "alice".into(),
+                created,
+                set_at: None,
+                last_used,
+                mfa: Mfa::NotRead,
+            }),
+            heard_set: None,
+            set_record: None,
+            read_at: Instant::now(),
         }
     }
 
     fn settings(days: u32) -> Settings {
         Settings {
             max_password_unused_days: days,
-            ..Settings::default()
+            ..Settings::defaults()
         }
     }
 
     /// The reason of the planned deletion, or `None` when the password is kept.
     fn verdict(created: DateTime<Utc>, last_used: Option<DateTime<Utc>>) -> Option<String> {
         plan(&password(created, last_used), &settings(90), now()).map(|action| action.reason)
+    }
+
+    /// A password created `created` days ago, reset by an administrator `set` days ago.
+    fn reset(created: i64, set: i64, used: Option<i64>) -> UserPassword {
+        let mut facts = password(ago(created), used.map(ago));
+        if let Some(password) = &mut facts.password {
+            password.set_at = Some(ago(set));
+        }
+        facts
+    }
+
+    fn mfa(facts: &mut UserPassword, mfa: Mfa) {
+        if let Some(password) = &mut facts.password {
+            password.mfa = mfa;
+        }
     }
 
     #[test]
@@ -187,23 +273,100 @@ mod tests {
     }
 
     #[test]
+    fn an_administrators_reset_is_a_fresh_start() {
+        // UpdateLoginProfile keeps CreateDate and PasswordLastUsed: the reset time decides.
+        assert_eq!(
+            plan(&reset(200, 0, Some(150)), &settings(90), now()),
+            None,
+            "reset today after 150 idle days"
+        );
+        assert_eq!(plan(&reset(200, 30, Some(150)), &settings(90), now()), None);
+        assert_eq!(
+            plan(&reset(200, 100, Some(150)), &settings(90), now())
+                .map(|a| a.reason)
+                .as_deref(),
+            Some(
+                "never used since an administrator set it 100 days ago (an earlier password was last used 150 days ago; limit 90)"
+            )
+        );
+        assert_eq!(
+            plan(&reset(200, 100, None), &settings(90), now())
+                .map(|a| a.reason)
+                .as_deref(),
+            Some("never used, set by an administrator 100 days ago (limit 90)")
+        );
+        assert_eq!(
+            plan(&reset(200, 100, Some(5)), &settings(90), now()),
+            None,
+            "used since the reset"
+        );
+        assert_eq!(
+            plan(&reset(100, 300, None), &settings(90), now())
+                .map(|a| a.reason)
+                .as_deref(),
+            Some("never used, login profile created 100 days ago (limit 90)"),
+            "a record older than the profile is of an earlier password"
+        );
+    }
+
+    #[test]
+    fn the_mfa_rule_deletes_a_password_without_mfa_after_its_grace() {
+        let s = Settings {
+            mfa_grace_days: 7,
+            ..settings(90)
+        };
+        let verdict = |created: i64, state: Mfa| {
+            let mut facts = password(ago(created), Some(ago(0)));
+            mfa(&mut facts, state);
+            plan(&facts, &s, now()).map(|a| a.reason)
+        };
+        assert_eq!(
+            verdict(8, Mfa::Absent).as_deref(),
+            Some("no MFA device 8 days after the password was set (MFA grace 7 days)")
+        );
+        assert_eq!(verdict(7, Mfa::Absent), None, "in grace");
+        assert_eq!(verdict(8, Mfa::Present), None, "has MFA");
+        assert_eq!(verdict(8, Mfa::NotRead), None, "not read: not judged");
+        let mut off = password(ago(100), Some(ago(0)));
+        mfa(&mut off, Mfa::Absent);
+        assert_eq!(plan(&off, &settings(90), now()), None, "off by default");
+        let mut reset = reset(300, 3, Some(0));
+        mfa(&mut reset, Mfa::Absent);
+        assert_eq!(
+            plan(&reset, &s, now()),
+            None,
+            "a reset starts the grace again"
+        );
+        assert!(needs_mfa(
+            &password(ago(8), Some(ago(0))).password.unwrap(),
+            &s,
+            now()
+        ));
+        assert!(
+            !needs_mfa(&password(ago(200), None).password.unwrap(), &s, now()),
+            "the unused rule settles it"
+        );
+    }
+
+    #[test]
     fn the_action_deletes_the_users_login_profile_under_the_rule() {
         let judged = password(ago(120), Some(ago(100)));
         let action = plan(&judged, &settings(90), now()).unwrap();
-        assert_eq!(action.principal, Principal::user("alice"));
-        assert_eq!(action.kind, ActionKind::DeleteLoginProfile);
-        assert_eq!(action.kind.as_str(), "delete-login-profile");
+        assert_eq!(action.subject, Principal::user("alice").into());
+        assert_eq!(action.action, "delete-login-profile");
         assert_eq!(action.target, "login-profile");
         assert_eq!(action.authority, Authority::Rule, "exemptions protect it");
+        assert_eq!(action.urgency, Urgency::WarnFirst);
         assert_eq!(action.blocked, None);
         assert_eq!(
-            action.order, judged,
+            Some(action.order.judged),
+            judged.password,
             "the apply stage re-checks against what was judged"
         );
         assert_eq!(
             action.details,
             Some(
-                json!({"login_profile_created": "2026-02-15T12:00:00Z", "password_last_used": "2026-03-07T12:00:00Z"})
+                json!({"login_profile_created": "2026-02-15T12:00:00Z", "password_set": null, "password_last_used": "2026-03-07T12:00:00Z"})
             )
         );
         let never = plan(&password(ago(120), None), &settings(90), now()).unwrap();
@@ -231,6 +394,7 @@ mod tests {
             password_enabled: enabled,
             password_last_used: last_used,
             password_last_changed: last_changed,
+            mfa_active: false,
             keys: [no_key; 2],
         }
     }
@@ -238,60 +402,68 @@ mod tests {
     #[test]
     fn report_candidates() {
         use ReportTime::{At, NoInformation, NotApplicable, NotSupported};
-        let candidate = |row: ReportUser| is_candidate(&row, &settings(90), now());
-        // Never used, old user.
-        assert!(candidate(row(
-            At(ago(200)),
-            true,
-            NoInformation,
-            At(ago(200))
-        )));
-        assert!(candidate(row(
-            At(ago(200)),
-            true,
-            NotApplicable,
-            At(ago(200))
-        )));
-        // Used long ago.
-        assert!(candidate(row(
-            At(ago(400)),
-            true,
-            At(ago(140)),
-            At(ago(400))
-        )));
-        // A password reset yesterday on an old, never-used profile: the live read decides.
-        assert!(candidate(row(
-            At(ago(400)),
-            true,
-            NoInformation,
-            At(ago(1))
-        )));
-        // No password; used recently; a user younger than the limit; no creation time.
-        assert!(!candidate(row(
-            At(ago(400)),
-            false,
-            NotSupported,
-            NotApplicable
-        )));
-        assert!(!candidate(row(
-            At(ago(400)),
-            true,
-            At(ago(10)),
-            At(ago(400))
-        )));
-        assert!(!candidate(row(At(ago(1)), true, NoInformation, At(ago(1)))));
-        assert!(!candidate(row(
-            At(ago(89)),
-            true,
-            NoInformation,
-            At(ago(89))
-        )));
-        assert!(!candidate(row(
-            NotSupported,
-            true,
-            NoInformation,
-            NotSupported
-        )));
+        // (user created, password enabled, password last used, password last changed): whether
+        // the row is worth a live read, with the rule at 90 days.
+        let (old, older, young) = (At(ago(200)), At(ago(400)), At(ago(89)));
+        let yesterday = At(ago(1));
+        for (case, created, enabled, last_used, last_changed, expected) in [
+            ("never used, old user", old, true, NoInformation, old, true),
+            (
+                "never used, not applicable",
+                old,
+                true,
+                NotApplicable,
+                old,
+                true,
+            ),
+            ("used long ago", older, true, At(ago(140)), older, true),
+            // The live read decides whether yesterday's change was an administrator's reset.
+            (
+                "changed yesterday",
+                older,
+                true,
+                NoInformation,
+                yesterday,
+                true,
+            ),
+            (
+                "no password",
+                older,
+                false,
+                NotSupported,
+                NotApplicable,
+                false,
+            ),
+            ("used recently", older, true, At(ago(10)), older, false),
+            (
+                "a new user",
+                yesterday,
+                true,
+                NoInformation,
+                yesterday,
+                false,
+            ),
+            (
+                "younger than the limit",
+                young,
+                true,
+                NoInformation,
+                young,
+                false,
+            ),
+            (
+                "no creation time",
+                NotSupported,
+                true,
+                NoInformation,
+                NotSupported,
+                false,
+            ),
+        ] {
+            let row = row(created, enabled, last_used, last_changed);
+            let candidate = is_candidate(&row, &Tags::default(), &settings(90), now());
+            assert_eq!(candidate, expected, "{case}");
+        }
     }
 
     #[test]
@@ -322,10 +494,50 @@ mod tests {
                     ReportTime::At(created),
                 );
                 assert!(
-                    is_candidate(&report, &s, now()),
+                    is_candidate(&report, &Tags::default(), &s, now()),
                     "created {created_days}, used {used_days:?}"
                 );
             }
         }
+    }
+
+    #[test]
+    fn reset_records_and_mfa_in_the_report_pick_candidates() {
+        use ReportTime::{At, NoInformation};
+        let old = row(At(ago(400)), true, At(ago(200)), At(ago(400)));
+        let reset = |days: i64| {
+            Tags::new(vec![(
+                crate::facts::PASSWORD_SET_TAG.to_owned(),
+                crate::facts::set_record_value(ago(days)),
+            )])
+        };
+        let s = settings(90);
+        assert!(is_candidate(&old, &Tags::default(), &s, now()));
+        assert!(
+            !is_candidate(&old, &reset(10), &s, now()),
+            "reset 10 days ago"
+        );
+        assert!(is_candidate(&old, &reset(100), &s, now()));
+        let mfa = Settings {
+            mfa_grace_days: 7,
+            ..settings(90)
+        };
+        let young = row(At(ago(10)), true, At(ago(0)), At(ago(10)));
+        assert!(
+            is_candidate(&young, &Tags::default(), &mfa, now()),
+            "no MFA after grace"
+        );
+        assert!(
+            !is_candidate(&young, &Tags::default(), &s, now()),
+            "MFA rule off"
+        );
+        let mut with_mfa = young.clone();
+        with_mfa.mfa_active = true;
+        assert!(!is_candidate(&with_mfa, &Tags::default(), &mfa, now()));
+        let fresh = row(At(ago(3)), true, NoInformation, At(ago(3)));
+        assert!(
+            !is_candidate(&fresh, &Tags::default(), &mfa, now()),
+            "in grace"
+        );
     }
 }

@@ -7,230 +7,251 @@
 //! Roles AWS owns (`/aws-service-role/`, `/aws-reserved/`) are never acted on and get no action
 //! in the report; exempt principals and the function's own identity are reported as skipped.
 //!
-//! The rule lives in [`rule`]; this file wires it to the shared pipeline: which principals an
-//! event is about, the facts to read, and which shared change carries out each planned action.
+//! The function's whole remediation lives in this crate: its settings, its facts, its pure rule
+//! and its changes. The shared pipeline runs them through [`Remediation`].
 
+pub mod apply;
+pub mod facts;
 pub mod rule;
 pub mod settings;
 
-use std::time::SystemTime;
+use std::fmt;
 
+use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
-use iam_remediation::apply::inline_policies as apply_policies;
-use iam_remediation::facts::inline_policies::{
-    self as policy_facts, AttachmentQuotas, PrincipalPolicies,
-};
-use iam_remediation::guard;
-use iam_remediation::intake::{ApiCall, Trigger};
+use iam_remediation::intake::ApiCall;
+use iam_remediation::reads::TagState;
 use iam_remediation::{
-    Clients, Error, Inputs, ManualFields, Outcome, PlannedAction, Principal, PrincipalKind, Report,
-    Result, Run, Scope, runtime, scope,
-};
-use serde_json::Value;
-
-pub use rule::PolicyOrder;
-pub use settings::{InlinePolicyAction, Settings};
-
-/// The function's name in reports and metrics.
-pub const FUNCTION: &str = "inline-policies";
-
-/// What `inline-policies` accepts beyond schedules and Config events.
-pub const INPUTS: Inputs = Inputs {
-    cloudtrail_events: &["PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"],
-    health: false,
-    manual: ManualFields {
-        users: true,
-        groups: true,
-        roles: true,
-        key_order: false,
-    },
+    Clients, CommonSettings, Error, Inputs, Observed, Outcome, PlannedAction, Principal,
+    PrincipalKind, Remediation, Result, Scope, Subject, Survey, Window,
 };
 
-/// Handles one invocation: returns the report, or the Lambda error after logging the report.
-pub async fn handle(
-    clients: &Clients,
-    settings: &Settings,
-    event: Value,
-    now: DateTime<Utc>,
-    deadline: Option<SystemTime>,
-) -> Result<Report> {
-    runtime::invocation(
-        FUNCTION,
-        &INPUTS,
-        &settings.common,
-        clients,
-        event,
-        deadline,
-        async |trigger, run| execute(clients, settings, trigger, run, now).await,
-    )
-    .await
+use crate::facts::{AttachmentQuotas, PrincipalPolicies};
+pub use crate::rule::PolicyOrder;
+pub use crate::settings::{InlinePolicyAction, Settings};
+
+/// The inline-policies function: its clients (built once per cold start) and settings.
+#[derive(Debug, Clone)]
+pub struct InlinePolicies {
+    clients: Clients,
+    settings: Settings,
 }
 
-/// Which inline policies an event is about.
+/// One inline policy, as a CloudTrail `Put{User,Group,Role}Policy` call names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum PolicyScope {
-    /// Nothing to do (a failed API call, a compliant resource, a kind not covered).
-    Nothing(String),
-    /// Every covered principal, through `GetAccountAuthorizationDetails`.
-    Account,
-    /// All inline policies of these principals.
-    Principals(Vec<Principal>),
-    /// One inline policy (the one a `CloudTrail` event names).
-    Policy {
-        principal: Principal,
-        policy_name: String,
-    },
+pub struct NamedPolicy {
+    pub principal: Principal,
+    pub policy_name: String,
 }
 
-fn not_covered(settings: &Settings, kind: PrincipalKind) -> PolicyScope {
-    PolicyScope::Nothing(format!(
-        "{kind}s are not covered ({})",
-        settings.principals_setting()
-    ))
+/// Where a read starts: a principal (all its inline policies, or one), or one a sweep already
+/// read whole; with the account's attachment quotas when converting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lead {
+    pub principal: Principal,
+    /// Only this policy (a CloudTrail call named it).
+    pub only: Option<String>,
+    /// Already read (a sweep's `GetAccountAuthorizationDetails`).
+    pub known: Option<PrincipalPolicies>,
+    pub quotas: AttachmentQuotas,
 }
 
-async fn scope(clients: &Clients, settings: &Settings, trigger: &Trigger) -> Result<PolicyScope> {
-    let covered: Vec<PrincipalKind> = [
-        PrincipalKind::User,
-        PrincipalKind::Group,
-        PrincipalKind::Role,
-    ]
-    .into_iter()
-    .filter(|kind| settings.covers(*kind))
-    .collect();
-    if let Some(common) = scope::resolve(&clients.iam, trigger, &covered).await? {
-        return Ok(match common {
-            Scope::Nothing(why) => PolicyScope::Nothing(why),
-            Scope::Account => PolicyScope::Account,
-            Scope::Principals(principals) => PolicyScope::Principals(principals),
-        });
-    }
-    match trigger {
-        Trigger::ApiCall(call) => api_call_scope(settings, call),
-        other => Err(Error::InvalidEvent(format!(
-            "{:?} events are not handled here",
-            other.kind()
-        ))),
+impl fmt::Display for Lead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.principal.fmt(f)
     }
 }
 
-/// The one inline policy a `CloudTrail` `Put{User,Group,Role}Policy` call wrote.
-fn api_call_scope(settings: &Settings, call: &ApiCall) -> Result<PolicyScope> {
-    if let Some(code) = &call.error_code {
-        return Ok(PolicyScope::Nothing(format!(
-            "{} failed ({code}): nothing changed",
-            call.event_name
-        )));
+/// One principal's inline policies, with the account's quotas for its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub policies: PrincipalPolicies,
+    pub quotas: AttachmentQuotas,
+}
+
+impl Remediation for InlinePolicies {
+    const NAME: &'static str = "inline-policies";
+    const INPUTS: Inputs = Inputs {
+        cloudtrail_events: &["PutUserPolicy", "PutGroupPolicy", "PutRolePolicy"],
+        manual_principals: &[
+            PrincipalKind::User,
+            PrincipalKind::Group,
+            PrincipalKind::Role,
+        ],
+        ..Inputs::NONE
+    };
+    const COVERS_ACCOUNT: bool = false;
+    type Target = NamedPolicy;
+    type Lead = Lead;
+    type Facts = Facts;
+    type Order = PolicyOrder;
+    type Settings = Settings;
+
+    fn new(sdk: &SdkConfig, settings: Settings) -> Self {
+        Self {
+            clients: Clients::new(sdk),
+            settings,
+        }
     }
-    let (kind, parameter) = match call.event_name.as_str() {
-        "PutUserPolicy" => (PrincipalKind::User, "userName"),
-        "PutGroupPolicy" => (PrincipalKind::Group, "groupName"),
-        "PutRolePolicy" => (PrincipalKind::Role, "roleName"),
-        other => {
-            return Err(Error::InvalidEvent(format!(
-                "CloudTrail event {other} is not handled here"
+
+    fn common(&self) -> &CommonSettings {
+        &self.settings.common
+    }
+
+    fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    fn covers(&self, kind: PrincipalKind) -> bool {
+        self.settings.covers(kind)
+    }
+
+    /// The one inline policy a `Put{User,Group,Role}Policy` call wrote.
+    fn api_call(&self, call: &ApiCall) -> Result<Scope<NamedPolicy>> {
+        let (kind, parameter) = match call.event_name.as_str() {
+            "PutUserPolicy" => (PrincipalKind::User, "userName"),
+            "PutGroupPolicy" => (PrincipalKind::Group, "groupName"),
+            _ => (PrincipalKind::Role, "roleName"),
+        };
+        let name = call.principal_name(parameter)?.ok_or_else(|| {
+            Error::InvalidEvent(format!("{} names no {parameter}", call.event_name))
+        })?;
+        let policy_name = call.principal_name("policyName")?.ok_or_else(|| {
+            Error::InvalidEvent(format!("{} names no policyName", call.event_name))
+        })?;
+        if !self.settings.covers(kind) {
+            return Ok(Scope::Nothing(format!(
+                "{kind}s are not covered ({})",
+                self.settings.principals_setting()
             )));
         }
-    };
-    let name = call
-        .principal_name(parameter)?
-        .ok_or_else(|| Error::InvalidEvent(format!("{} names no {parameter}", call.event_name)))?;
-    let policy_name = call
-        .principal_name("policyName")?
-        .ok_or_else(|| Error::InvalidEvent(format!("{} names no policyName", call.event_name)))?;
-    if !settings.covers(kind) {
-        return Ok(not_covered(settings, kind));
+        Ok(Scope::Targets(vec![NamedPolicy {
+            principal: Principal {
+                kind,
+                name: name.to_owned(),
+            },
+            policy_name: policy_name.to_owned(),
+        }]))
     }
-    Ok(PolicyScope::Policy {
-        principal: Principal {
-            kind,
-            name: name.to_owned(),
-        },
-        policy_name: policy_name.to_owned(),
-    })
-}
 
-async fn execute(
-    clients: &Clients,
-    settings: &Settings,
-    trigger: &Trigger,
-    run: &mut Run,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let iam = &clients.iam;
-    let gathered: Vec<PrincipalPolicies> = match scope(clients, settings, trigger).await? {
-        PolicyScope::Nothing(why) => {
-            tracing::info!(reason = %why, "nothing to do");
-            Vec::new()
-        }
-        PolicyScope::Account => policy_facts::account(iam, &settings.principals).await?,
-        PolicyScope::Principals(principals) => {
-            // Every named principal is read before anything changes: a missing one stops the run.
-            let mut gathered = Vec::with_capacity(principals.len());
-            for principal in &principals {
-                gathered.push(policy_facts::principal(iam, principal, None).await?);
+    async fn survey(&self, scope: Scope<NamedPolicy>, _window: Window) -> Result<Survey<Lead>> {
+        let iam = &self.clients.iam;
+        let converting = self.settings.action == InlinePolicyAction::Convert;
+        // The quotas matter only to conversions.
+        let quotas = async {
+            if converting {
+                facts::attachment_quotas(iam).await
+            } else {
+                Ok(AttachmentQuotas::default())
             }
-            gathered
-        }
-        PolicyScope::Policy {
+        };
+        let lead = |principal: Principal, only: Option<String>, quotas| Lead {
             principal,
-            policy_name,
-        } => {
-            vec![policy_facts::principal(iam, &principal, Some(&policy_name)).await?]
-        }
-    };
-    run.add_examined(gathered.len());
-    for reserved in gathered
-        .iter()
-        .filter(|p| p.is_aws_reserved() && !p.inline.is_empty())
-    {
-        tracing::info!(principal = %reserved.principal, path = %reserved.path, "role owned by AWS: left alone");
+            only,
+            known: None,
+            quotas,
+        };
+        Ok(match scope {
+            Scope::Nothing(_) => Survey::of(Vec::new()),
+            Scope::Sweep => {
+                let all = facts::account(iam, &self.settings.principals).await?;
+                let examined = all.len();
+                let mut with_inline: Vec<PrincipalPolicies> = Vec::new();
+                for principal in all.into_iter().filter(|p| !p.inline.is_empty()) {
+                    if principal.is_aws_reserved() {
+                        tracing::info!(principal = %principal.principal, path = %principal.path, "role owned by AWS: left alone");
+                    } else {
+                        with_inline.push(principal);
+                    }
+                }
+                // The quotas are read only when there is something to convert.
+                let quotas = if with_inline.is_empty() {
+                    AttachmentQuotas::default()
+                } else {
+                    quotas.await?
+                };
+                Survey {
+                    leads: with_inline
+                        .into_iter()
+                        .map(|known| Lead {
+                            principal: known.principal.clone(),
+                            only: None,
+                            known: Some(known),
+                            quotas,
+                        })
+                        .collect(),
+                    examined,
+                    notes: Vec::new(),
+                }
+            }
+            Scope::Subjects(subjects) => {
+                let quotas = quotas.await?;
+                Survey::of(
+                    subjects
+                        .into_iter()
+                        .filter_map(|subject| match subject {
+                            Subject::Principal(principal) => Some(lead(principal, None, quotas)),
+                            Subject::Account | Subject::RootUser => None,
+                        })
+                        .collect(),
+                )
+            }
+            Scope::Targets(policies) | Scope::Urgent(policies) => {
+                let quotas = quotas.await?;
+                Survey::of(
+                    policies
+                        .into_iter()
+                        .map(|named| lead(named.principal, Some(named.policy_name), quotas))
+                        .collect(),
+                )
+            }
+        })
     }
 
-    // The quotas matter only to conversions, and only when there is something to convert.
-    let converting = settings.action == InlinePolicyAction::Convert
-        && gathered
-            .iter()
-            .any(|p| !p.is_aws_reserved() && !p.inline.is_empty());
-    let quotas = if converting {
-        policy_facts::attachment_quotas(iam).await?
-    } else {
-        AttachmentQuotas::default()
-    };
-    let planned: Vec<PlannedAction<PolicyOrder>> = gathered
-        .iter()
-        .flat_map(|principal| rule::plan(principal, &quotas, settings))
-        .collect();
+    async fn read(&self, lead: Lead, _window: Window) -> Result<Observed<Facts>> {
+        let policies = match lead.known {
+            Some(known) => known,
+            None => {
+                facts::principal(&self.clients.iam, &lead.principal, lead.only.as_deref()).await?
+            }
+        };
+        let tags = match policies.principal.kind {
+            PrincipalKind::Group => TagState::Untaggable,
+            PrincipalKind::User | PrincipalKind::Role => TagState::Known(policies.tags.clone()),
+        };
+        Ok(Observed {
+            subject: policies.principal.clone().into(),
+            tags,
+            judged_whole: lead.only.is_none(),
+            facts: Facts {
+                policies,
+                quotas: lead.quotas,
+            },
+        })
+    }
 
-    let subjects = gathered
-        .iter()
-        .map(|facts| (&facts.principal, Ok(facts.tags.as_slice())));
-    let protections = guard::protections(
-        clients,
-        subjects,
-        &settings.common,
-        now.date_naive(),
-        !planned.is_empty(),
-    )
-    .await?;
-    let approved = run.review(planned, &protections)?;
-    run.apply(approved, async |action| apply(clients, action).await)
-        .await;
-    Ok(())
-}
+    fn plan(&self, facts: &Facts, _now: DateTime<Utc>) -> Vec<PlannedAction<PolicyOrder>> {
+        rule::plan(&facts.policies, &facts.quotas, &self.settings)
+    }
 
-async fn apply(clients: &Clients, action: &PlannedAction<PolicyOrder>) -> Result<Outcome> {
-    let iam = &clients.iam;
-    match &action.order {
-        PolicyOrder::Convert(conversion) => {
-            apply_policies::convert(iam, &action.principal, conversion).await
+    async fn apply(
+        &self,
+        action: &PlannedAction<PolicyOrder>,
+        _now: DateTime<Utc>,
+    ) -> Result<Outcome> {
+        let iam = &self.clients.iam;
+        let Some(principal) = action.subject.principal() else {
+            return Ok(Outcome::Skipped("not a principal".into()));
+        };
+        match &action.order {
+            PolicyOrder::Convert(conversion) => apply::convert(iam, principal, conversion).await,
+            PolicyOrder::Delete {
+                policy_name,
+                document,
+            } => apply::delete(iam, principal, policy_name, document).await,
+            // Always planned as blocked; kept safe should it ever get here.
+            PolicyOrder::Keep => Ok(Outcome::Skipped("nothing can be done safely".into())),
         }
-        PolicyOrder::Delete {
-            policy_name,
-            document,
-        } => apply_policies::delete(iam, &action.principal, policy_name, document).await,
-        // Always planned as blocked; kept safe should it ever get here.
-        PolicyOrder::Keep => Ok(Outcome::Skipped("nothing can be done safely".into())),
     }
 }
 
@@ -238,8 +259,8 @@ async fn apply(clients: &Clients, action: &PlannedAction<PolicyOrder>) -> Result
 #[allow(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
     use super::*;
-    use iam_remediation::Env;
-    use serde_json::json;
+    use iam_remediation::{Env, FromEnv};
+    use serde_json::{Value, json};
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         Settings::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
@@ -251,32 +272,27 @@ mod tests {
 
     #[test]
     fn a_put_call_names_one_policy_of_one_principal() {
+        let function = InlinePolicies::new(&SdkConfig::builder().build(), settings(&[]));
         let put = call(json!({"eventName": "PutGroupPolicy",
             "requestParameters": {"groupName": "developers", "policyName": "s3-read", "policyDocument": "{}"}}));
         assert_eq!(
-            api_call_scope(&settings(&[]), &put).unwrap(),
-            PolicyScope::Policy {
+            function.api_call(&put).unwrap(),
+            Scope::Targets(vec![NamedPolicy {
                 principal: Principal::group("developers"),
                 policy_name: "s3-read".into()
-            }
+            }])
         );
         let role = call(
             json!({"eventName": "PutRolePolicy", "requestParameters": {"roleName": "ci", "policyName": "p"}}),
         );
         assert!(
-            matches!(api_call_scope(&settings(&[]), &role).unwrap(), PolicyScope::Nothing(why) if why.contains("roles are not covered"))
+            matches!(function.api_call(&role).unwrap(), Scope::Nothing(why) if why.contains("roles are not covered"))
         );
-        let failed = call(
-            json!({"eventName": "PutUserPolicy", "errorCode": "AccessDenied", "requestParameters": {"userName": "a", "policyName": "p"}}),
-        );
-        assert!(matches!(
-            api_call_scope(&settings(&[]), &failed).unwrap(),
-            PolicyScope::Nothing(_)
-        ));
         let no_user =
             call(json!({"eventName": "PutUserPolicy", "requestParameters": {"policyName": "p"}}));
         assert!(
-            api_call_scope(&settings(&[]), &no_user)
+            function
+                .api_call(&no_user)
                 .unwrap_err()
                 .to_string()
                 .contains("names no userName")

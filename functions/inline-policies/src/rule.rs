@@ -1,14 +1,18 @@
 //! The inline-policy rule: a pure function of one principal's policies, the account's
 //! attachment quotas and the settings.
 
-use iam_remediation::apply::inline_policies::{
-    Conversion, MAX_MANAGED_POLICY_SIZE, managed_policy_arn, managed_policy_name, policy_size,
-};
-use iam_remediation::facts::inline_policies::{AttachmentQuotas, InlinePolicy, PrincipalPolicies};
-use iam_remediation::{ActionKind, PlannedAction};
+use iam_remediation::PlannedAction;
 use serde_json::{Value, json};
 
+use crate::apply::{
+    Conversion, MAX_MANAGED_POLICY_SIZE, managed_policy_arn, managed_policy_name, policy_size,
+};
+use crate::facts::{AttachmentQuotas, InlinePolicy, PrincipalPolicies};
 use crate::settings::{InlinePolicyAction, Settings};
+
+/// The report's `action` names.
+pub const CONVERT_INLINE_POLICY: &str = "convert-inline-policy";
+pub const DELETE_INLINE_POLICY: &str = "delete-inline-policy";
 
 /// What the apply stage does for one planned action.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +69,7 @@ fn convert(
     let keep = |why: String| {
         PlannedAction::new(
             principal.clone(),
-            ActionKind::ConvertInlinePolicy,
+            CONVERT_INLINE_POLICY,
             &policy.name,
             &reason,
             PolicyOrder::Keep,
@@ -84,7 +88,7 @@ fn convert(
     };
     let action = PlannedAction::new(
         principal.clone(),
-        ActionKind::ConvertInlinePolicy,
+        CONVERT_INLINE_POLICY,
         &policy.name,
         &reason,
         PolicyOrder::Convert(Conversion {
@@ -124,7 +128,7 @@ fn delete(facts: &PrincipalPolicies, policy: &InlinePolicy) -> PlannedAction<Pol
     match &policy.document {
         Ok(document) => PlannedAction::new(
             principal.clone(),
-            ActionKind::DeleteInlinePolicy,
+            DELETE_INLINE_POLICY,
             &policy.name,
             reason,
             PolicyOrder::Delete {
@@ -136,7 +140,7 @@ fn delete(facts: &PrincipalPolicies, policy: &InlinePolicy) -> PlannedAction<Pol
         // Deleting a document we cannot record would lose it for good.
         Err(why) => PlannedAction::new(
             principal.clone(),
-            ActionKind::DeleteInlinePolicy,
+            DELETE_INLINE_POLICY,
             &policy.name,
             reason,
             PolicyOrder::Keep,
@@ -150,7 +154,7 @@ fn delete(facts: &PrincipalPolicies, policy: &InlinePolicy) -> PlannedAction<Pol
 #[allow(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
     use super::*;
-    use iam_remediation::{Env, Principal, PrincipalKind};
+    use iam_remediation::{Env, FromEnv, Principal};
 
     fn settings(pairs: &[(&str, &str)]) -> Settings {
         Settings::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
@@ -171,11 +175,7 @@ mod tests {
         inline: Vec<InlinePolicy>,
         attached: usize,
     ) -> PrincipalPolicies {
-        let resource = match principal.kind {
-            PrincipalKind::User => "user",
-            PrincipalKind::Group => "group",
-            _ => "role",
-        };
+        let resource = principal.kind.as_str();
         PrincipalPolicies {
             arn: format!(
                 "arn:aws:iam::123456789012:{resource}{path}{}",
@@ -183,7 +183,7 @@ mod tests {
             ),
             principal,
             path: path.to_owned(),
-            tags: Vec::new(),
+            tags: iam_remediation::reads::Tags::default(),
             attached: (0..attached)
                 .map(|i| format!("arn:aws:iam::123456789012:policy/other-{i}"))
                 .collect(),
@@ -212,8 +212,8 @@ mod tests {
         assert_eq!(actions.len(), 2);
         let read = &actions[0];
         assert_eq!(
-            (read.kind, read.target.as_str(), read.blocked.as_deref()),
-            (ActionKind::ConvertInlinePolicy, "read", None)
+            (read.action, read.target.as_str(), read.blocked.as_deref()),
+            (CONVERT_INLINE_POLICY, "read", None)
         );
         let order = conversion(read);
         assert_eq!(order.document, document("s3:read"));
@@ -361,7 +361,7 @@ mod tests {
             &settings(&[("INLINE_POLICY_ACTION", "delete")]),
         );
         let action = &actions[0];
-        assert_eq!(action.kind, ActionKind::DeleteInlinePolicy);
+        assert_eq!(action.action, DELETE_INLINE_POLICY);
         assert_eq!(
             action.details.as_ref().unwrap()["document"],
             document("s3:a")

@@ -5,15 +5,25 @@
 //! maximum age, where "never expires" is the weakest; a larger reuse count, where "none" is the
 //! weakest; hard expiry kept once `true`). A value stricter than the floor is therefore kept,
 //! and an account without a policy gets exactly the floor.
+//!
+//! One exception keeps people able to sign in: with hard expiry on, no maximum age is set or
+//! shortened. A new or shorter `MaxPasswordAge` expires every password older than it at once,
+//! and `HardExpiry` then stops those users from choosing a new one: each is locked out until an
+//! administrator resets their password. That part of the floor is reported as skipped instead.
 
-use iam_remediation::facts::password_policy::PasswordPolicy;
-use iam_remediation::{ActionKind, PlannedAction, Principal, PrincipalKind};
+use iam_remediation::{PlannedAction, Subject};
 use serde_json::{Map, Value, json};
 
-/// The report's `principal` for the account (it has no name to act on).
-pub const ACCOUNT: &str = "account";
+use crate::facts::PasswordPolicy;
+
+/// The report's `action`.
+pub const UPDATE_PASSWORD_POLICY: &str = "update-password-policy";
 /// The report's `target`.
 pub const TARGET: &str = "password-policy";
+/// The report's `target` of a maximum age held back by hard expiry.
+pub const MAX_AGE_TARGET: &str = "MaxPasswordAge";
+/// The report's `target` of hard expiry held back on a policy whose passwords expire.
+pub const HARD_EXPIRY_TARGET: &str = "HardExpiry";
 
 /// The minimum length of the policy AWS applies to an account that has none of its own.
 pub const AWS_DEFAULT_MINIMUM_LENGTH: u32 = 8;
@@ -27,14 +37,6 @@ pub struct PolicyChange {
     /// The policy as read; `None`: the account had none.
     pub before: Option<PasswordPolicy>,
     pub after: PasswordPolicy,
-}
-
-/// The account as a principal of the report.
-pub fn account() -> Principal {
-    Principal {
-        kind: PrincipalKind::Account,
-        name: ACCOUNT.to_owned(),
-    }
 }
 
 /// The stricter of two policies, field by field. Commutative: the floor and the current policy
@@ -59,49 +61,138 @@ pub fn stricter(a: &PasswordPolicy, b: &PasswordPolicy) -> PasswordPolicy {
     }
 }
 
-/// The policy the account must end with: the floor merged into the current policy (a missing
-/// policy counts as the weakest one IAM can hold).
+/// The policy the floor asks for: the floor merged into the current policy (a missing policy
+/// counts as the weakest one IAM can hold).
 pub fn merge(current: Option<&PasswordPolicy>, floor: &PasswordPolicy) -> PasswordPolicy {
     stricter(current.unwrap_or(&PasswordPolicy::WEAKEST), floor)
 }
 
-/// The change the account needs, if any: none when the current policy already meets the floor.
+/// A part of the floor held back because it would lock users out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldBack {
+    /// A new or shorter `MaxPasswordAge` while `HardExpiry` is on: it would expire every password
+    /// older than it at once, and hard expiry then stops those users from choosing a new one.
+    MaxAge(u32),
+    /// `HardExpiry` on a policy whose passwords expire: a user whose password is already past
+    /// its age, who may choose a new one at sign-in today, would be locked out instead.
+    HardExpiry,
+}
+
+/// The policy to write: the merge, less what would lock users out. Returns it with what is
+/// held back, if anything.
+pub fn lockout_safe(
+    current: Option<&PasswordPolicy>,
+    floor: &PasswordPolicy,
+) -> (PasswordPolicy, Option<HeldBack>) {
+    let merged = merge(current, floor);
+    let current_age = current.and_then(|c| c.max_age_days);
+    let had_hard_expiry = current.is_some_and(|c| c.hard_expiry);
+    if !merged.hard_expiry {
+        return (merged, None);
+    }
+    if !had_hard_expiry && merged.max_age_days.is_some() {
+        return (
+            PasswordPolicy {
+                hard_expiry: false,
+                ..merged
+            },
+            Some(HeldBack::HardExpiry),
+        );
+    }
+    // The merge never lengthens an age: a different one is new or shorter.
+    match merged.max_age_days {
+        Some(wanted) if merged.max_age_days != current_age => (
+            PasswordPolicy {
+                max_age_days: current_age,
+                ..merged
+            },
+            Some(HeldBack::MaxAge(wanted)),
+        ),
+        _ => (merged, None),
+    }
+}
+
+/// The changes the account needs: none when the current policy already meets the floor; the
+/// update; and, when hard expiry holds a maximum age back, that part as a skipped action.
 pub fn plan(
     current: Option<&PasswordPolicy>,
     floor: &PasswordPolicy,
-) -> Option<PlannedAction<PolicyChange>> {
-    let after = merge(current, floor);
+) -> Vec<PlannedAction<PolicyChange>> {
+    let (after, held_back) = lockout_safe(current, floor);
     let change = PolicyChange {
         before: current.copied(),
         after,
     };
-    let action = match current {
-        Some(before) if *before == after => return None,
-        Some(before) => PlannedAction::new(
-            account(),
-            ActionKind::UpdatePasswordPolicy,
-            TARGET,
-            format!(
-                "weaker than the floor: {}",
-                describe_changes(before, &after)
-            ),
-            change,
+    let mut actions = Vec::new();
+    match current {
+        Some(before) if *before == after => {}
+        Some(before) => actions.push(
+            PlannedAction::new(
+                Subject::Account,
+                UPDATE_PASSWORD_POLICY,
+                TARGET,
+                format!(
+                    "weaker than the floor: {}",
+                    describe_changes(before, &after)
+                ),
+                change,
+            )
+            .with_details(undo_record(&change)),
         ),
         None => {
             let action = PlannedAction::new(
-                account(),
-                ActionKind::UpdatePasswordPolicy,
+                Subject::Account,
+                UPDATE_PASSWORD_POLICY,
                 TARGET,
                 "the account has no password policy: set to the floor",
                 change,
-            );
-            match weaker_than_aws_default(floor) {
+            )
+            .with_details(undo_record(&change));
+            actions.push(match weaker_than_aws_default(floor) {
                 Some(why) => action.blocked_by(why),
                 None => action,
-            }
+            });
         }
-    };
-    Some(action.with_details(undo_record(&change)))
+    }
+    match held_back {
+        Some(HeldBack::MaxAge(wanted)) => {
+            let now = current
+                .and_then(|c| c.max_age_days)
+                .map_or_else(|| "not set".to_owned(), |days| days.to_string());
+            actions.push(
+                PlannedAction::new(
+                    Subject::Account,
+                    UPDATE_PASSWORD_POLICY,
+                    MAX_AGE_TARGET,
+                    format!("the floor asks for MaxPasswordAge {wanted} (now {now})"),
+                    change,
+                )
+                .blocked_by(
+                    "HardExpiry is on: a new or shorter MaxPasswordAge would expire every \
+                     password older than it at once, and hard expiry then locks those users out \
+                     until an administrator resets each one; warn users and set MaxPasswordAge \
+                     by hand, or turn HardExpiry off first (HardExpiry itself is never weakened)",
+                ),
+            );
+        }
+        Some(HeldBack::HardExpiry) => actions.push(
+            PlannedAction::new(
+                Subject::Account,
+                UPDATE_PASSWORD_POLICY,
+                HARD_EXPIRY_TARGET,
+                "the floor asks for HardExpiry (HARD_EXPIRY=true)",
+                change,
+            )
+            .blocked_by(
+                "passwords expire under this policy: with HardExpiry, every user whose password \
+                 is already past MaxPasswordAge would be locked out until an administrator \
+                 resets it, instead of choosing a new one at sign-in; make sure no password is \
+                 expired, then set HardExpiry by hand",
+            ),
+        ),
+        None => {}
+    }
+    actions
 }
 
 /// Without a policy of its own an account is held to AWS's default one (at least 8 characters,
@@ -194,20 +285,16 @@ fn describe_changes(before: &PasswordPolicy, after: &PasswordPolicy) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
-    use super::*;
+    use iam_remediation::FromEnv;
 
-    /// The default floor: 14 characters, every requirement, 90 days, 24 passwords.
-    const FLOOR: PasswordPolicy = PasswordPolicy {
-        minimum_length: 14,
-        require_uppercase: true,
-        require_lowercase: true,
-        require_numbers: true,
-        require_symbols: true,
-        allow_users_to_change_password: true,
-        max_age_days: Some(90),
-        reuse_prevention: Some(24),
-        hard_expiry: false,
-    };
+    use super::*;
+    use crate::settings::Settings;
+
+    /// The default floor: 14 characters, every requirement, 90 days, 24 passwords (the
+    /// contract's numbers, checked in `settings`).
+    fn floor() -> PasswordPolicy {
+        Settings::defaults().floor
+    }
 
     /// How the current value compares with the floor's.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,7 +509,7 @@ mod tests {
     fn merge_table_covers_every_field_and_ordering() {
         let rows = table();
         // Every field appears, and with every ordering that applies to its type.
-        for (name, _) in fields(&FLOOR) {
+        for (name, _) in fields(&floor()) {
             let orderings: Vec<Ordering> =
                 rows.iter().filter(|r| r.0 == name).map(|r| r.1).collect();
             for needed in [Weaker, Equal, Stricter, NoPolicy] {
@@ -435,10 +522,10 @@ mod tests {
                 );
             }
         }
-        for (field, ordering, current, floor, expected) in rows {
-            let case = format!("{field} {ordering:?}: current {current}, floor {floor}");
-            let floor = set(FLOOR, field, &floor);
-            let current = (ordering != NoPolicy).then(|| set(FLOOR, field, &current));
+        for (field, ordering, current, floor_value, expected) in rows {
+            let case = format!("{field} {ordering:?}: current {current}, floor {floor_value}");
+            let floor = set(floor(), field, &floor_value);
+            let current = (ordering != NoPolicy).then(|| set(self::floor(), field, &current));
             let merged = merge(current.as_ref(), &floor);
             assert_eq!(value_of(&merged, field), expected, "{case}");
             // Every other field is the floor's (the current policy equals it there).
@@ -448,7 +535,24 @@ mod tests {
                 }
             }
 
-            let action = plan(current.as_ref(), &floor);
+            let actions = plan(current.as_ref(), &floor);
+            // What would lock users out is held back as a skipped action of its own (see the
+            // hard expiry tests); the rest of the merge still applies.
+            let (safe, held) = lockout_safe(current.as_ref(), &floor);
+            if held.is_some() {
+                let last = actions
+                    .last()
+                    .unwrap_or_else(|| panic!("{case}: no action"));
+                assert!(last.blocked.is_some(), "{case}: held back");
+                let update = actions.iter().find(|a| a.target == TARGET);
+                assert_eq!(
+                    update.map(|a| a.order.after),
+                    (current != Some(safe)).then_some(safe),
+                    "{case}"
+                );
+                continue;
+            }
+            let action = actions.into_iter().next();
             match (current, ordering) {
                 (Some(current), Weaker | UnsetCurrent) => {
                     let action = action.unwrap_or_else(|| panic!("{case}: no action"));
@@ -512,7 +616,8 @@ mod tests {
             reuse_prevention: Some(24),
             hard_expiry: true,
         };
-        let action = plan(Some(&current), &FLOOR).unwrap();
+        let actions = plan(Some(&current), &floor());
+        let action = &actions[0];
         assert_eq!(
             action.order.after,
             PasswordPolicy {
@@ -522,41 +627,105 @@ mod tests {
                 require_numbers: true,
                 require_symbols: true,
                 allow_users_to_change_password: true,
-                max_age_days: Some(90),
+                // Hard expiry is on: a new maximum age would lock out every older password.
+                max_age_days: None,
                 reuse_prevention: Some(24),
                 hard_expiry: true,
             }
         );
         assert_eq!(
-            action.details.unwrap(),
+            action.details.clone().unwrap(),
             json!({
-                "before": {"RequireLowercaseCharacters": false, "RequireSymbols": false, "AllowUsersToChangePassword": false, "MaxPasswordAge": null},
-                "after": {"RequireLowercaseCharacters": true, "RequireSymbols": true, "AllowUsersToChangePassword": true, "MaxPasswordAge": 90},
+                "before": {"RequireLowercaseCharacters": false, "RequireSymbols": false, "AllowUsersToChangePassword": false},
+                "after": {"RequireLowercaseCharacters": true, "RequireSymbols": true, "AllowUsersToChangePassword": true},
             })
         );
         assert_eq!(
             action.reason,
             "weaker than the floor: RequireLowercaseCharacters false -> true, RequireSymbols false -> true, \
-             AllowUsersToChangePassword false -> true, MaxPasswordAge not set -> 90"
+             AllowUsersToChangePassword false -> true"
+        );
+        assert_eq!(action.subject, Subject::Account);
+        assert_eq!(
+            (action.action, action.target.as_str()),
+            (UPDATE_PASSWORD_POLICY, TARGET)
+        );
+        let held = &actions[1];
+        assert_eq!(
+            (held.action, held.target.as_str()),
+            (UPDATE_PASSWORD_POLICY, MAX_AGE_TARGET)
         );
         assert_eq!(
-            (action.principal.kind, action.principal.name.as_str()),
-            (PrincipalKind::Account, ACCOUNT)
+            held.reason,
+            "the floor asks for MaxPasswordAge 90 (now not set)"
         );
+        assert!(
+            held.blocked
+                .as_deref()
+                .unwrap()
+                .starts_with("HardExpiry is on")
+        );
+    }
+
+    #[test]
+    fn hard_expiry_never_gets_a_new_or_shorter_max_age_and_is_never_weakened() {
+        let hard = |max_age_days| PasswordPolicy {
+            max_age_days,
+            hard_expiry: true,
+            ..floor()
+        };
+        // A longer age than the floor's: held at 180, the rest already meets the floor.
+        let actions = plan(Some(&hard(Some(180))), &floor());
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(actions[0].target, MAX_AGE_TARGET);
         assert_eq!(
-            (action.kind, action.target.as_str()),
-            (ActionKind::UpdatePasswordPolicy, TARGET)
+            actions[0].reason,
+            "the floor asks for MaxPasswordAge 90 (now 180)"
+        );
+        // A shorter one is kept; an equal one needs nothing.
+        assert!(plan(Some(&hard(Some(30))), &floor()).is_empty());
+        assert!(plan(Some(&hard(Some(90))), &floor()).is_empty());
+        // A floor that asks for hard expiry on a policy whose passwords expire (or will, by
+        // the floor's age) gets the age, and hard expiry is held back.
+        let soft = PasswordPolicy {
+            max_age_days: None,
+            ..floor()
+        };
+        let hard_floor = PasswordPolicy {
+            hard_expiry: true,
+            ..floor()
+        };
+        let actions = plan(Some(&soft), &hard_floor);
+        assert_eq!(actions[0].order.after.max_age_days, Some(90));
+        assert!(!actions[0].order.after.hard_expiry);
+        assert_eq!(actions[1].target, HARD_EXPIRY_TARGET);
+        assert!(
+            plan(Some(&floor()), &hard_floor)[0].blocked.is_some(),
+            "only held back"
+        );
+        // Where passwords never expire, hard expiry locks nobody out: it is added.
+        let never = PasswordPolicy {
+            max_age_days: None,
+            ..hard_floor
+        };
+        let added = plan(Some(&soft), &never);
+        assert_eq!(added.len(), 1);
+        assert!(added[0].order.after.hard_expiry);
+        // Without hard expiry, the age is set as usual.
+        assert_eq!(
+            plan(Some(&soft), &floor())[0].order.after.max_age_days,
+            Some(90)
         );
     }
 
     #[test]
     fn no_policy_gets_exactly_the_floor_with_a_full_undo_record() {
-        let action = plan(None, &FLOOR).unwrap();
+        let action = plan(None, &floor()).into_iter().next().unwrap();
         assert_eq!(
             action.order,
             PolicyChange {
                 before: None,
-                after: FLOOR
+                after: floor()
             }
         );
         assert_eq!(
@@ -577,15 +746,15 @@ mod tests {
     fn a_floor_weaker_than_aws_default_is_never_set_on_an_account_without_a_policy() {
         let short = PasswordPolicy {
             minimum_length: 7,
-            ..FLOOR
+            ..floor()
         };
         let two_types = PasswordPolicy {
             require_numbers: false,
             require_symbols: false,
-            ..FLOOR
+            ..floor()
         };
         for floor in [short, two_types, PasswordPolicy::WEAKEST] {
-            let action = plan(None, &floor).unwrap();
+            let action = plan(None, &floor).into_iter().next().unwrap();
             assert!(
                 action
                     .blocked
@@ -599,14 +768,14 @@ mod tests {
         let three_types = PasswordPolicy {
             minimum_length: 8,
             require_symbols: false,
-            ..FLOOR
+            ..floor()
         };
-        assert!(plan(None, &three_types).unwrap().blocked.is_none());
+        assert!(plan(None, &three_types)[0].blocked.is_none());
         let weak_policy = PasswordPolicy {
             minimum_length: 6,
             ..PasswordPolicy::WEAKEST
         };
-        assert!(plan(Some(&weak_policy), &short).unwrap().blocked.is_none());
+        assert!(plan(Some(&weak_policy), &short)[0].blocked.is_none());
     }
 
     /// A spread of policies: every field at its extremes and some values between.
@@ -664,7 +833,7 @@ mod tests {
                 );
                 assert_eq!(merged, stricter(b, a), "commutative");
                 // Merging again changes nothing: a second run plans no change.
-                assert_eq!(plan(Some(&merged), b), None, "{a:?} + {b:?}");
+                assert!(plan(Some(&merged), b).is_empty(), "{a:?} + {b:?}");
             }
         }
     }

@@ -6,12 +6,11 @@
 //! downstream sees the JSON text as it was written, and compares documents as parsed JSON.
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::{AttachedPolicy, EntityType, PolicyDetail, SummaryKeyType, Tag};
+use aws_sdk_iam::types::{AttachedPolicy, EntityType, PolicyDetail, SummaryKeyType};
+use iam_remediation::reads::{Tags, authorization_details};
+use iam_remediation::{Error, Principal, PrincipalKind, Result, by_kind, call};
+use percent_encoding::percent_decode_str;
 use serde_json::Value;
-
-use crate::error::{Error, Result};
-use crate::facts::tags::Tags;
-use crate::principal::{Principal, PrincipalKind};
 
 /// Path prefixes of the roles AWS itself owns (service-linked roles, IAM Identity Center's
 /// reserved roles): never acted on.
@@ -105,7 +104,6 @@ impl AttachmentQuotas {
             PrincipalKind::User => self.user,
             PrincipalKind::Group => self.group,
             PrincipalKind::Role => self.role,
-            PrincipalKind::Account => 0,
         }
     }
 }
@@ -117,32 +115,11 @@ pub fn decode_document(raw: &str) -> std::result::Result<String, String> {
     if raw.trim_start().starts_with('{') {
         return Ok(raw.to_owned());
     }
-    let bytes = raw.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
-        match (bytes[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                // Two hex digits make one byte: the value is below 256.
-                decoded.push(u8::try_from(high * 16 + low).unwrap_or_default());
-                i += 3;
-            }
-            // A `%` not followed by two hex digits stands for itself.
-            (byte, _, _) => {
-                decoded.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(decoded).map_err(|e| format!("the document is not UTF-8 once decoded: {e}"))
-}
-
-fn tags(tags: Option<Vec<Tag>>) -> Tags {
-    tags.unwrap_or_default()
-        .into_iter()
-        .map(|t| (t.key, t.value))
-        .collect()
+    // A `%` not followed by two hex digits stands for itself.
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|e| format!("the document is not UTF-8 once decoded: {e}"))
 }
 
 fn attached(policies: Option<Vec<AttachedPolicy>>) -> Vec<String> {
@@ -166,85 +143,83 @@ fn inline(policies: Option<Vec<PolicyDetail>>) -> Vec<InlinePolicy> {
         .collect()
 }
 
+/// Pushes onto `$principals` a [`PrincipalPolicies`] for each detail of `$details` (a page's
+/// `UserDetailList`, `GroupDetailList` or `RoleDetailList`) that names its principal. The three
+/// detail types hold the same fields, some under names of their own kind (`$name`, `$inline`);
+/// `$tags` reads the tags of `$detail`.
+macro_rules! push_details {
+    (
+        $principals:expr, $details:expr, $name:ident, $kind:ident, $inline:ident,
+        |$detail:ident| $tags:expr
+    ) => {
+        for $detail in $details.unwrap_or_default() {
+            let Some(name) = $detail.$name else { continue };
+            $principals.push(PrincipalPolicies {
+                principal: Principal {
+                    kind: PrincipalKind::$kind,
+                    name,
+                },
+                arn: $detail.arn.unwrap_or_default(),
+                path: $detail.path.unwrap_or_default(),
+                tags: $tags,
+                attached: attached($detail.attached_managed_policies),
+                inline: inline($detail.$inline),
+            });
+        }
+    };
+}
+
 /// Every principal of the given kinds with its inline policies, tags and attached managed
 /// policies: one `GetAccountAuthorizationDetails` call per 1,000 principals, whatever the number
 /// of policies, instead of several listings per principal.
 pub async fn account(iam: &Client, kinds: &[PrincipalKind]) -> Result<Vec<PrincipalPolicies>> {
     let filters: Vec<EntityType> = kinds
         .iter()
-        .filter_map(|kind| match kind {
-            PrincipalKind::User => Some(EntityType::User),
-            PrincipalKind::Group => Some(EntityType::Group),
-            PrincipalKind::Role => Some(EntityType::Role),
-            PrincipalKind::Account => None,
+        .map(|kind| match kind {
+            PrincipalKind::User => EntityType::User,
+            PrincipalKind::Group => EntityType::Group,
+            PrincipalKind::Role => EntityType::Role,
         })
         .collect();
     // Without a filter the call returns every kind of entity: ask for nothing instead.
     if filters.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pages = iam
-        .get_account_authorization_details()
-        .set_filter(Some(filters))
-        .into_paginator()
-        .page_size(1000)
-        .send();
     let mut principals = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| Error::aws("GetAccountAuthorizationDetails", &e))?;
-        for user in page.user_detail_list.unwrap_or_default() {
-            let Some(name) = user.user_name else { continue };
-            principals.push(PrincipalPolicies {
-                principal: Principal::user(name),
-                arn: user.arn.unwrap_or_default(),
-                path: user.path.unwrap_or_default(),
-                tags: tags(user.tags),
-                attached: attached(user.attached_managed_policies),
-                inline: inline(user.user_policy_list),
-            });
-        }
-        for group in page.group_detail_list.unwrap_or_default() {
-            let Some(name) = group.group_name else {
-                continue;
-            };
-            principals.push(PrincipalPolicies {
-                principal: Principal::group(name),
-                arn: group.arn.unwrap_or_default(),
-                path: group.path.unwrap_or_default(),
-                tags: Tags::new(),
-                attached: attached(group.attached_managed_policies),
-                inline: inline(group.group_policy_list),
-            });
-        }
-        for role in page.role_detail_list.unwrap_or_default() {
-            let Some(name) = role.role_name else { continue };
-            principals.push(PrincipalPolicies {
-                principal: Principal::role(name),
-                arn: role.arn.unwrap_or_default(),
-                path: role.path.unwrap_or_default(),
-                tags: tags(role.tags),
-                attached: attached(role.attached_managed_policies),
-                inline: inline(role.role_policy_list),
-            });
-        }
-    }
+    authorization_details(iam, filters, |page| {
+        push_details!(
+            principals,
+            page.user_detail_list,
+            user_name,
+            User,
+            user_policy_list,
+            |user| Tags::from(user.tags)
+        );
+        // IAM groups carry no tags.
+        push_details!(
+            principals,
+            page.group_detail_list,
+            group_name,
+            Group,
+            group_policy_list,
+            |_group| Tags::default()
+        );
+        push_details!(
+            principals,
+            page.role_detail_list,
+            role_name,
+            Role,
+            role_policy_list,
+            |role| Tags::from(role.tags)
+        );
+    })
+    .await?;
     Ok(principals)
-}
-
-fn not_a_principal(principal: &Principal) -> Error {
-    Error::InvalidEvent(format!("{principal} cannot have inline policies"))
 }
 
 /// Maps "no such principal" to [`Error::NotFound`].
 fn principal_error(principal: &Principal, error: Error) -> Error {
-    if error.is_no_such_entity() {
-        Error::NotFound {
-            kind: principal.kind.as_str(),
-            name: principal.name.clone(),
-        }
-    } else {
-        error
-    }
+    error.or_not_found(principal.kind.as_str(), &principal.name)
 }
 
 /// One principal read live: its ARN, path and tags, its attached managed policies, and its
@@ -291,41 +266,22 @@ async fn identity(iam: &Client, principal: &Principal) -> Result<(String, String
     let name = &principal.name;
     match principal.kind {
         PrincipalKind::User => {
-            let user = iam
-                .get_user()
-                .user_name(name)
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetUser", &e))?
-                .user
-                .ok_or_else(|| missing(principal))?;
-            Ok((user.arn, user.path, tags(user.tags)))
+            let output = call("GetUser", iam.get_user().user_name(name).send()).await?;
+            let user = output.user.ok_or_else(|| missing(principal))?;
+            Ok((user.arn, user.path, Tags::from(user.tags)))
         }
         PrincipalKind::Group => {
             // Only the group itself is needed, not its members.
-            let group = iam
-                .get_group()
-                .group_name(name)
-                .max_items(1)
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetGroup", &e))?
-                .group
-                .ok_or_else(|| missing(principal))?;
-            Ok((group.arn, group.path, Tags::new()))
+            let request = iam.get_group().group_name(name).max_items(1);
+            let group = call("GetGroup", request.send()).await?.group;
+            let group = group.ok_or_else(|| missing(principal))?;
+            Ok((group.arn, group.path, Tags::default()))
         }
         PrincipalKind::Role => {
-            let role = iam
-                .get_role()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetRole", &e))?
-                .role
-                .ok_or_else(|| missing(principal))?;
-            Ok((role.arn, role.path, tags(role.tags)))
+            let output = call("GetRole", iam.get_role().role_name(name).send()).await?;
+            let role = output.role.ok_or_else(|| missing(principal))?;
+            Ok((role.arn, role.path, Tags::from(role.tags)))
         }
-        PrincipalKind::Account => Err(not_a_principal(principal)),
     }
 }
 
@@ -338,51 +294,16 @@ fn missing(principal: &Principal) -> Error {
 
 /// The names of a principal's inline policies (`List{User,Group,Role}Policies`, every page).
 async fn inline_policy_names(iam: &Client, principal: &Principal) -> Result<Vec<String>> {
-    let name = &principal.name;
-    let mut names = Vec::new();
-    match principal.kind {
-        PrincipalKind::User => {
-            let mut pages = iam
-                .list_user_policies()
-                .user_name(name)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                names.extend(
-                    page.map_err(|e| Error::aws("ListUserPolicies", &e))?
-                        .policy_names,
-                );
-            }
-        }
-        PrincipalKind::Group => {
-            let mut pages = iam
-                .list_group_policies()
-                .group_name(name)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                names.extend(
-                    page.map_err(|e| Error::aws("ListGroupPolicies", &e))?
-                        .policy_names,
-                );
-            }
-        }
-        PrincipalKind::Role => {
-            let mut pages = iam
-                .list_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                names.extend(
-                    page.map_err(|e| Error::aws("ListRolePolicies", &e))?
-                        .policy_names,
-                );
-            }
-        }
-        PrincipalKind::Account => return Err(not_a_principal(principal)),
-    }
-    Ok(names)
+    by_kind!(
+        principal,
+        iam,
+        [list_user_policies, list_group_policies, list_role_policies],
+        |request, operation| call(
+            operation,
+            request.into_paginator().items().send().try_collect()
+        )
+        .await
+    )
 }
 
 /// One inline policy, live (`Get{User,Group,Role}Policy`). One that does not exist is an AWS
@@ -392,91 +313,42 @@ pub async fn inline_policy(
     principal: &Principal,
     policy_name: &str,
 ) -> Result<InlinePolicy> {
-    let name = &principal.name;
-    let raw = match principal.kind {
-        PrincipalKind::User => {
-            iam.get_user_policy()
-                .user_name(name)
-                .policy_name(policy_name)
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetUserPolicy", &e))?
-                .policy_document
-        }
-        PrincipalKind::Group => {
-            iam.get_group_policy()
-                .group_name(name)
-                .policy_name(policy_name)
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetGroupPolicy", &e))?
-                .policy_document
-        }
-        PrincipalKind::Role => {
-            iam.get_role_policy()
-                .role_name(name)
-                .policy_name(policy_name)
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetRolePolicy", &e))?
-                .policy_document
-        }
-        PrincipalKind::Account => return Err(not_a_principal(principal)),
-    };
+    let raw = by_kind!(
+        principal,
+        iam,
+        [get_user_policy, get_group_policy, get_role_policy],
+        |request, operation| call(operation, request.policy_name(policy_name).send())
+            .await?
+            .policy_document
+    );
     Ok(InlinePolicy::from_iam(policy_name, &raw))
 }
 
-/// ARNs of the managed policies attached to a principal (`ListAttached{User,Group,Role}Policies`).
+/// ARNs of the managed policies attached to a principal (`ListAttached{User,Group,Role}Policies`,
+/// every page).
 pub async fn attached_policies(iam: &Client, principal: &Principal) -> Result<Vec<String>> {
-    let name = &principal.name;
-    let mut arns = Vec::new();
-    match principal.kind {
-        PrincipalKind::User => {
-            let mut pages = iam
-                .list_attached_user_policies()
-                .user_name(name)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| Error::aws("ListAttachedUserPolicies", &e))?;
-                arns.extend(attached(page.attached_policies));
-            }
-        }
-        PrincipalKind::Group => {
-            let mut pages = iam
-                .list_attached_group_policies()
-                .group_name(name)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| Error::aws("ListAttachedGroupPolicies", &e))?;
-                arns.extend(attached(page.attached_policies));
-            }
-        }
-        PrincipalKind::Role => {
-            let mut pages = iam
-                .list_attached_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| Error::aws("ListAttachedRolePolicies", &e))?;
-                arns.extend(attached(page.attached_policies));
-            }
-        }
-        PrincipalKind::Account => return Err(not_a_principal(principal)),
-    }
-    Ok(arns)
+    let policies = by_kind!(
+        principal,
+        iam,
+        [
+            list_attached_user_policies,
+            list_attached_group_policies,
+            list_attached_role_policies
+        ],
+        |request, operation| call(
+            operation,
+            request.into_paginator().items().send().try_collect()
+        )
+        .await
+    )?;
+    Ok(attached(Some(policies)))
 }
 
 /// The account's attached-managed-policy quotas (`GetAccountSummary`); a quota the summary does
 /// not state is IAM's default.
 pub async fn attachment_quotas(iam: &Client) -> Result<AttachmentQuotas> {
-    let summary = iam
-        .get_account_summary()
-        .send()
-        .await
-        .map_err(|e| Error::aws("GetAccountSummary", &e))?
+    let summary = call("GetAccountSummary", iam.get_account_summary().send())
+        .await?
         .summary_map
         .unwrap_or_default();
     let quota = |key: SummaryKeyType| {
@@ -495,23 +367,13 @@ pub async fn attachment_quotas(iam: &Client) -> Result<AttachmentQuotas> {
 /// The default version's document of a managed policy, parsed (`None` when it is not
 /// readable JSON). A policy that does not exist is an AWS `NoSuchEntity` error.
 pub async fn managed_policy_document(iam: &Client, arn: &str) -> Result<Option<Value>> {
-    let policy = iam
-        .get_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws("GetPolicy", &e))?
-        .policy;
-    let Some(version) = policy.and_then(|p| p.default_version_id) else {
+    let policy = call("GetPolicy", iam.get_policy().policy_arn(arn).send()).await?;
+    let Some(version) = policy.policy.and_then(|p| p.default_version_id) else {
         return Ok(None);
     };
-    let raw = iam
-        .get_policy_version()
-        .policy_arn(arn)
-        .version_id(version)
-        .send()
-        .await
-        .map_err(|e| Error::aws("GetPolicyVersion", &e))?
+    let request = iam.get_policy_version().policy_arn(arn).version_id(version);
+    let raw = call("GetPolicyVersion", request.send())
+        .await?
         .policy_version
         .and_then(|v| v.document);
     Ok(raw
@@ -528,8 +390,9 @@ mod tests {
     use aws_sdk_iam::operation::get_user_policy::GetUserPolicyOutput;
     use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
     use aws_sdk_iam::operation::list_user_policies::ListUserPoliciesOutput;
-    use aws_sdk_iam::types::{GroupDetail, RoleDetail, User, UserDetail};
+    use aws_sdk_iam::types::{GroupDetail, RoleDetail, Tag, User, UserDetail};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use iam_remediation::testing::iam_error;
     use serde_json::json;
 
     const ENCODED: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Ab%2Fa%20b+c%25%22%7D%5D%7D";
@@ -539,12 +402,7 @@ mod tests {
     }
 
     fn no_such_entity() -> aws_smithy_runtime_api::http::Response {
-        aws_smithy_runtime_api::http::Response::new(
-            aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
-            aws_smithy_types::body::SdkBody::from(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>not found</Message></Error></ErrorResponse>",
-            ),
-        )
+        iam_error(404, "NoSuchEntity")
     }
 
     #[test]
@@ -647,7 +505,10 @@ mod tests {
             alice.inline[0].document.as_ref().unwrap(),
             &expected_document()
         );
-        assert_eq!(alice.tags, vec![("team".to_owned(), "x".to_owned())]);
+        assert_eq!(
+            alice.tags,
+            Tags::new(vec![("team".to_owned(), "x".to_owned())])
+        );
         assert_eq!(
             alice.attached,
             vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()]
@@ -696,19 +557,18 @@ mod tests {
                 .build()
                 .unwrap()
         });
-        let s3 = mock!(Client::get_user_policy)
-            .match_requests(|r| r.policy_name() == Some("s3"))
-            .then_output(|| {
-                GetUserPolicyOutput::builder()
-                    .user_name("alice")
-                    .policy_name("s3")
-                    .policy_document(ENCODED)
-                    .build()
-                    .unwrap()
-            });
-        let gone = mock!(Client::get_user_policy)
-            .match_requests(|r| r.policy_name() == Some("gone"))
-            .then_http_response(no_such_entity);
+        let policy = |name: &'static str| {
+            mock!(Client::get_user_policy).match_requests(move |r| r.policy_name() == Some(name))
+        };
+        let s3 = policy("s3").then_output(|| {
+            GetUserPolicyOutput::builder()
+                .user_name("alice")
+                .policy_name("s3")
+                .policy_document(ENCODED)
+                .build()
+                .unwrap()
+        });
+        let gone = policy("gone").then_http_response(no_such_entity);
         let attached = mock!(Client::list_attached_user_policies).then_output(|| {
             ListAttachedUserPoliciesOutput::builder()
                 .is_truncated(false)
@@ -726,7 +586,10 @@ mod tests {
         assert_eq!(alice.inline[0].name, "s3");
         assert_eq!(
             alice.tags,
-            vec![("iam-remediation:exempt".to_owned(), "true".to_owned())]
+            Tags::new(vec![(
+                "iam-remediation:exempt".to_owned(),
+                "true".to_owned()
+            )])
         );
         assert!(alice.attached.is_empty());
         assert_eq!(gone.num_calls(), 1);

@@ -4,7 +4,7 @@ use std::ops::RangeInclusive;
 
 use aws_sdk_iam::Client;
 
-use crate::error::{Error, Result};
+use iam_remediation::{Result, call};
 
 /// The minimum password lengths IAM accepts.
 pub const MINIMUM_LENGTH_RANGE: RangeInclusive<u32> = 6..=128;
@@ -99,16 +99,15 @@ impl From<aws_sdk_iam::types::PasswordPolicy> for PasswordPolicy {
 /// The account's password policy (`GetAccountPasswordPolicy`); `None` when the account has none,
 /// which is a normal state, not an error.
 pub async fn current(iam: &Client) -> Result<Option<PasswordPolicy>> {
-    match iam.get_account_password_policy().send().await {
+    match call(
+        "GetAccountPasswordPolicy",
+        iam.get_account_password_policy().send(),
+    )
+    .await
+    {
         Ok(output) => Ok(output.password_policy.map(PasswordPolicy::from)),
-        Err(e) => {
-            let error = Error::aws("GetAccountPasswordPolicy", &e);
-            if error.is_no_such_entity() {
-                Ok(None)
-            } else {
-                Err(error)
-            }
-        }
+        Err(error) if error.is_no_such_entity() => Ok(None),
+        Err(error) => Err(error),
     }
 }
 

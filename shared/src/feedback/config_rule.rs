@@ -3,20 +3,17 @@
 
 use aws_sdk_config::types::{ComplianceType, Evaluation};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, change};
 use crate::intake::ConfigRuleInvocation;
 use crate::report::{Report, Status};
 
 /// The compliance a report amounts to: compliant once fixed or when nothing was wrong;
-/// non-compliant when anything was skipped, failed, or only planned (a dry run).
+/// non-compliant when anything was skipped, failed, only warned of, or only planned (a dry run).
 pub fn compliance(invocation: &ConfigRuleInvocation, report: &Report) -> ComplianceType {
     if invocation.event_left_scope || invocation.resource.as_ref().is_some_and(|r| r.deleted) {
         return ComplianceType::NotApplicable;
     }
-    let unresolved = report
-        .actions
-        .iter()
-        .any(|a| matches!(a.status, Status::Planned | Status::Skipped | Status::Failed));
+    let unresolved = report.actions.iter().any(|a| a.status != Status::Applied);
     if unresolved || !report.errors.is_empty() {
         ComplianceType::NonCompliant
     } else {
@@ -37,10 +34,11 @@ pub fn evaluation(invocation: &ConfigRuleInvocation, report: &Report) -> Result<
     };
     let compliance = compliance(invocation, report);
     let mut annotation = format!(
-        "{}: {} applied, {} planned, {} skipped, {} failed",
+        "{}: {} applied, {} planned, {} warned, {} skipped, {} failed",
         report.function,
         report.count(Status::Applied),
         report.count(Status::Planned),
+        report.count(Status::Warned),
         report.count(Status::Skipped),
         report.count(Status::Failed)
     );
@@ -57,7 +55,7 @@ pub fn evaluation(invocation: &ConfigRuleInvocation, report: &Report) -> Result<
             ordering.timestamp_millis(),
         ))
         .build()
-        .map_err(|e| Error::InvalidEvent(format!("cannot build the Config evaluation: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot build the Config evaluation: {e}")))
 }
 
 /// Sends the evaluation to Config.
@@ -66,12 +64,9 @@ pub async fn put_evaluation(
     invocation: &ConfigRuleInvocation,
     report: &Report,
 ) -> Result<()> {
-    config
+    let request = config
         .put_evaluations()
         .evaluations(evaluation(invocation, report)?)
-        .result_token(&invocation.result_token)
-        .send()
-        .await
-        .map_err(|e| Error::aws("PutEvaluations", &e))?;
-    Ok(())
+        .result_token(&invocation.result_token);
+    change("PutEvaluations", request.send()).await
 }

@@ -6,13 +6,14 @@
 //! Both changes re-read the inline policy first and act only if its document is still the one
 //! planned (and recorded in the report).
 
+use std::time::Duration;
+
 use aws_sdk_iam::Client;
+use iam_remediation::principal::Arn;
+use iam_remediation::{Error, Outcome, Principal, PrincipalKind, Result, by_kind, call, change};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::facts::inline_policies as facts;
-use crate::principal::{Principal, PrincipalKind};
-use crate::run::Outcome;
+use crate::facts;
 
 /// The path of the managed policies this system creates.
 pub const MANAGED_POLICY_PATH: &str = "/iam-remediation/";
@@ -69,22 +70,11 @@ fn fnv1a_64(parts: &[&str]) -> u64 {
 
 /// The ARN the managed policy `name` gets in the account (and partition) of `principal_arn`.
 pub fn managed_policy_arn(principal_arn: &str, name: &str) -> Option<String> {
-    // arn:<partition>:iam::<account>:<resource>
-    let mut parts = principal_arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    if partition.is_empty() || account.is_empty() {
-        return None;
-    }
+    let arn =
+        Arn::parse(principal_arn).filter(|arn| arn.service == "iam" && !arn.account.is_empty())?;
     Some(format!(
-        "arn:{partition}:iam::{account}:policy{MANAGED_POLICY_PATH}{name}"
+        "arn:{}:iam::{}:policy{MANAGED_POLICY_PATH}{name}",
+        arn.partition, arn.account
     ))
 }
 
@@ -129,7 +119,8 @@ pub async fn convert(
     };
     // Attached every time, even when a previous run already did: attaching is idempotent, and
     // only a live attachment makes it safe to delete the inline policy.
-    if let Err(error) = attach(iam, principal, &conversion.managed_arn).await {
+    if let Err(error) = attach_consistently(iam, principal, &conversion.managed_arn, created).await
+    {
         let cleanup = if created {
             delete_managed(iam, &conversion.managed_arn).await.err()
         } else {
@@ -232,17 +223,14 @@ async fn create_or_reuse(
         "Converted by iam-remediation from inline policy {} of {principal}",
         conversion.policy_name
     );
-    let created = iam
+    let request = iam
         .create_policy()
         .policy_name(&conversion.managed_name)
         .path(MANAGED_POLICY_PATH)
         .policy_document(&conversion.text)
-        .description(description)
-        .send()
-        .await;
-    let error = match created {
-        Ok(_) => return Ok(Managed::Created),
-        Err(e) => Error::aws("CreatePolicy", &e),
+        .description(description);
+    let Err(error) = call("CreatePolicy", request.send()).await else {
+        return Ok(Managed::Created);
     };
     if error.aws_code() != Some("EntityAlreadyExists") {
         return Err(error);
@@ -267,7 +255,7 @@ fn attach_operation(kind: PrincipalKind) -> &'static str {
     match kind {
         PrincipalKind::Group => "AttachGroupPolicy",
         PrincipalKind::Role => "AttachRolePolicy",
-        PrincipalKind::User | PrincipalKind::Account => "AttachUserPolicy",
+        PrincipalKind::User => "AttachUserPolicy",
     }
 }
 
@@ -275,85 +263,60 @@ fn delete_operation(kind: PrincipalKind) -> &'static str {
     match kind {
         PrincipalKind::Group => "DeleteGroupPolicy",
         PrincipalKind::Role => "DeleteRolePolicy",
-        PrincipalKind::User | PrincipalKind::Account => "DeleteUserPolicy",
+        PrincipalKind::User => "DeleteUserPolicy",
     }
 }
 
-fn not_a_principal(principal: &Principal) -> Error {
-    Error::InvalidEvent(format!("{principal} cannot have policies"))
-}
+/// How often, and after what first pause, an attachment that IAM does not see yet is tried
+/// again: about three seconds in all, doubling each time.
+const CONSISTENCY_ATTEMPTS: u32 = 5;
+const CONSISTENCY_PAUSE: Duration = Duration::from_millis(200);
 
-async fn attach(iam: &Client, principal: &Principal, arn: &str) -> Result<()> {
-    let name = &principal.name;
-    let operation = attach_operation(principal.kind);
-    match principal.kind {
-        PrincipalKind::User => iam
-            .attach_user_policy()
-            .user_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| Error::aws(operation, &e)),
-        PrincipalKind::Group => iam
-            .attach_group_policy()
-            .group_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| Error::aws(operation, &e)),
-        PrincipalKind::Role => iam
-            .attach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| Error::aws(operation, &e)),
-        PrincipalKind::Account => Err(not_a_principal(principal)),
+/// Attaches the managed policy. IAM is eventually consistent: "changes that you make ... might
+/// not be immediately visible" (IAM User Guide, troubleshooting, "Changes that I make are not
+/// always immediately visible"), so a policy created a moment ago can answer `NoSuchEntity`.
+/// For a policy this run just created, that answer is retried with backoff; if it persists it is
+/// an error, never "already gone".
+async fn attach_consistently(
+    iam: &Client,
+    principal: &Principal,
+    arn: &str,
+    just_created: bool,
+) -> Result<()> {
+    let mut pause = CONSISTENCY_PAUSE;
+    let mut attempt = 1;
+    loop {
+        let attached = by_kind!(
+            principal,
+            iam,
+            [attach_user_policy, attach_group_policy, attach_role_policy],
+            |request, operation| change(operation, request.policy_arn(arn).send()).await
+        );
+        match attached {
+            Err(error)
+                if just_created && error.is_no_such_entity() && attempt < CONSISTENCY_ATTEMPTS =>
+            {
+                tracing::info!(%principal, policy = arn, attempt, "not visible yet: attaching again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
     }
 }
 
 async fn delete_inline(iam: &Client, principal: &Principal, policy_name: &str) -> Result<()> {
-    let name = &principal.name;
-    let operation = delete_operation(principal.kind);
-    match principal.kind {
-        PrincipalKind::User => iam
-            .delete_user_policy()
-            .user_name(name)
-            .policy_name(policy_name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| Error::aws(operation, &e)),
-        PrincipalKind::Group => iam
-            .delete_group_policy()
-            .group_name(name)
-            .policy_name(policy_name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| Error::aws(operation, &e)),
-        PrincipalKind::Role => iam
-            .delete_role_policy()
-            .role_name(name)
-            .policy_name(policy_name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| Error::aws(operation, &e)),
-        PrincipalKind::Account => Err(not_a_principal(principal)),
-    }
+    by_kind!(
+        principal,
+        iam,
+        [delete_user_policy, delete_group_policy, delete_role_policy],
+        |request, operation| change(operation, request.policy_name(policy_name).send()).await
+    )
 }
 
 async fn delete_managed(iam: &Client, arn: &str) -> Result<()> {
-    iam.delete_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| Error::aws("DeletePolicy", &e))?;
-    Ok(())
+    change("DeletePolicy", iam.delete_policy().policy_arn(arn).send()).await
 }
 
 #[cfg(test)]
@@ -370,7 +333,8 @@ mod tests {
     use aws_sdk_iam::operation::get_policy_version::GetPolicyVersionOutput;
     use aws_sdk_iam::operation::get_user_policy::GetUserPolicyOutput;
     use aws_sdk_iam::types::{Policy, PolicyVersion};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use iam_remediation::testing::iam_error;
     use serde_json::json;
 
     fn is_valid_policy_name(name: &str) -> bool {
@@ -503,31 +467,45 @@ mod tests {
         }
     }
 
-    fn error(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response {
-        aws_smithy_runtime_api::http::Response::new(
-            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
-            aws_smithy_types::body::SdkBody::from(format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} here</Message></Error></ErrorResponse>"
-            )),
-        )
+    /// `GetUserPolicy` answering with alice's inline policy `s3` holding `document`.
+    fn live(document: &Value) -> Rule {
+        let encoded = document
+            .to_string()
+            .replace('{', "%7B")
+            .replace('}', "%7D")
+            .replace('"', "%22");
+        mock!(Client::get_user_policy).then_output(move || {
+            GetUserPolicyOutput::builder()
+                .user_name("alice")
+                .policy_name("s3")
+                .policy_document(&encoded)
+                .build()
+                .unwrap()
+        })
     }
 
-    fn live(document: &Value) -> GetUserPolicyOutput {
-        GetUserPolicyOutput::builder()
-            .user_name("alice")
-            .policy_name("s3")
-            .policy_document(
-                document
-                    .to_string()
-                    .replace('{', "%7B")
-                    .replace('}', "%7D")
-                    .replace('"', "%22"),
-            )
-            .build()
-            .unwrap()
+    /// `CreatePolicy` done.
+    fn created() -> Rule {
+        mock!(Client::create_policy).then_output(|| CreatePolicyOutput::builder().build())
     }
 
-    fn existing(document: &Value) -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+    /// `CreatePolicy` refused: the name is taken.
+    fn name_taken() -> Rule {
+        mock!(Client::create_policy).then_http_response(|| iam_error(409, "EntityAlreadyExists"))
+    }
+
+    /// `AttachUserPolicy` done.
+    fn attached() -> Rule {
+        mock!(Client::attach_user_policy).then_output(|| AttachUserPolicyOutput::builder().build())
+    }
+
+    /// `DeleteUserPolicy` done.
+    fn deleted() -> Rule {
+        mock!(Client::delete_user_policy).then_output(|| DeleteUserPolicyOutput::builder().build())
+    }
+
+    /// `GetPolicy` and `GetPolicyVersion` answering with a managed policy holding `document`.
+    fn existing(document: &Value) -> (Rule, Rule) {
         let text = document.to_string();
         (
             mock!(Client::get_policy).then_output(|| {
@@ -545,9 +523,21 @@ mod tests {
         )
     }
 
+    /// Converts alice's `s3` policy.
+    async fn convert_s3(iam: &Client) -> Result<Outcome> {
+        convert(iam, &Principal::user("alice"), &conversion()).await
+    }
+
+    /// Why the conversion of alice's `s3` policy was skipped.
+    async fn skipped(iam: &Client) -> String {
+        match convert_s3(iam).await.unwrap() {
+            Outcome::Skipped(why) => why,
+            other => panic!("expected a skip, not {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn converts_in_order_create_attach_delete() {
-        let get = mock!(Client::get_user_policy).then_output(|| live(&document()));
         let create = mock!(Client::create_policy)
             .match_requests(|r| {
                 r.path() == Some(MANAGED_POLICY_PATH)
@@ -559,19 +549,13 @@ mod tests {
         let attach = mock!(Client::attach_user_policy)
             .match_requests(|r| r.policy_arn() == Some(conversion().managed_arn.as_str()))
             .then_output(|| AttachUserPolicyOutput::builder().build());
-        let delete = mock!(Client::delete_user_policy)
-            .then_output(|| DeleteUserPolicyOutput::builder().build());
+        let (get, delete) = (live(&document()), deleted());
         let iam = mock_client!(
             aws_sdk_iam,
             RuleMode::Sequential,
             [&get, &create, &attach, &delete]
         );
-        assert_eq!(
-            convert(&iam, &Principal::user("alice"), &conversion())
-                .await
-                .unwrap(),
-            Outcome::Applied
-        );
+        assert_eq!(convert_s3(&iam).await.unwrap(), Outcome::Applied);
         assert_eq!(
             (create.num_calls(), attach.num_calls(), delete.num_calls()),
             (1, 1, 1)
@@ -580,33 +564,21 @@ mod tests {
 
     #[tokio::test]
     async fn an_identical_managed_policy_is_reused() {
-        let get = mock!(Client::get_user_policy).then_output(|| live(&document()));
-        let create =
-            mock!(Client::create_policy).then_http_response(|| error(409, "EntityAlreadyExists"));
+        let (get, create, attach, delete) =
+            (live(&document()), name_taken(), attached(), deleted());
         let (get_policy, get_version) = existing(&document());
-        let attach = mock!(Client::attach_user_policy)
-            .then_output(|| AttachUserPolicyOutput::builder().build());
-        let delete = mock!(Client::delete_user_policy)
-            .then_output(|| DeleteUserPolicyOutput::builder().build());
         let iam = mock_client!(
             aws_sdk_iam,
             RuleMode::Sequential,
             [&get, &create, &get_policy, &get_version, &attach, &delete]
         );
-        assert_eq!(
-            convert(&iam, &Principal::user("alice"), &conversion())
-                .await
-                .unwrap(),
-            Outcome::Applied
-        );
+        assert_eq!(convert_s3(&iam).await.unwrap(), Outcome::Applied);
         assert_eq!(delete.num_calls(), 1);
     }
 
     #[tokio::test]
     async fn a_different_managed_policy_is_never_overwritten() {
-        let get = mock!(Client::get_user_policy).then_output(|| live(&document()));
-        let create =
-            mock!(Client::create_policy).then_http_response(|| error(409, "EntityAlreadyExists"));
+        let (get, create) = (live(&document()), name_taken());
         let (get_policy, get_version) =
             existing(&json!({"Version": "2012-10-17", "Statement": []}));
         let iam = mock_client!(
@@ -614,12 +586,7 @@ mod tests {
             RuleMode::Sequential,
             [&get, &create, &get_policy, &get_version]
         );
-        let Outcome::Skipped(why) = convert(&iam, &Principal::user("alice"), &conversion())
-            .await
-            .unwrap()
-        else {
-            panic!("expected a skip")
-        };
+        let why = skipped(&iam).await;
         assert!(
             why.contains("different document") && why.contains("kept"),
             "{why}"
@@ -628,51 +595,35 @@ mod tests {
 
     #[tokio::test]
     async fn a_quota_reached_at_attach_time_removes_the_new_policy_and_keeps_the_inline_one() {
-        let get = mock!(Client::get_user_policy).then_output(|| live(&document()));
-        let create =
-            mock!(Client::create_policy).then_output(|| CreatePolicyOutput::builder().build());
-        let attach =
-            mock!(Client::attach_user_policy).then_http_response(|| error(409, "LimitExceeded"));
+        let attach = mock!(Client::attach_user_policy)
+            .then_http_response(|| iam_error(409, "LimitExceeded"));
         let cleanup = mock!(Client::delete_policy)
             .match_requests(|r| r.policy_arn() == Some(conversion().managed_arn.as_str()))
             .then_output(|| DeletePolicyOutput::builder().build());
-        let delete = mock!(Client::delete_user_policy)
-            .then_output(|| DeleteUserPolicyOutput::builder().build());
+        let (get, create, delete) = (live(&document()), created(), deleted());
         let iam = mock_client!(
             aws_sdk_iam,
             RuleMode::MatchAny,
             [&get, &create, &attach, &cleanup, &delete]
         );
-        let Outcome::Skipped(why) = convert(&iam, &Principal::user("alice"), &conversion())
-            .await
-            .unwrap()
-        else {
-            panic!("expected a skip")
-        };
+        let why = skipped(&iam).await;
         assert!(why.contains("quota"), "{why}");
         assert_eq!((cleanup.num_calls(), delete.num_calls()), (1, 0));
     }
 
     #[tokio::test]
     async fn a_failed_attach_keeps_the_inline_policy_and_says_what_is_left() {
-        let get = mock!(Client::get_user_policy).then_output(|| live(&document()));
-        let create =
-            mock!(Client::create_policy).then_output(|| CreatePolicyOutput::builder().build());
         let attach =
-            mock!(Client::attach_user_policy).then_http_response(|| error(403, "AccessDenied"));
+            mock!(Client::attach_user_policy).then_http_response(|| iam_error(403, "AccessDenied"));
         let cleanup =
-            mock!(Client::delete_policy).then_http_response(|| error(403, "AccessDenied"));
-        let delete = mock!(Client::delete_user_policy)
-            .then_output(|| DeleteUserPolicyOutput::builder().build());
+            mock!(Client::delete_policy).then_http_response(|| iam_error(403, "AccessDenied"));
+        let (get, create, delete) = (live(&document()), created(), deleted());
         let iam = mock_client!(
             aws_sdk_iam,
             RuleMode::MatchAny,
             [&get, &create, &attach, &cleanup, &delete]
         );
-        let err = convert(&iam, &Principal::user("alice"), &conversion())
-            .await
-            .unwrap_err();
-        let message = err.to_string();
+        let message = convert_s3(&iam).await.unwrap_err().to_string();
         assert!(
             message.starts_with("AttachUserPolicy failed: AccessDenied"),
             "{message}"
@@ -686,22 +637,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_changed_or_vanished_inline_policy_is_left_alone() {
-        let changed = mock!(Client::get_user_policy)
-            .then_output(|| live(&json!({"Version": "2012-10-17", "Statement": []})));
-        let create =
-            mock!(Client::create_policy).then_output(|| CreatePolicyOutput::builder().build());
+        let changed = live(&json!({"Version": "2012-10-17", "Statement": []}));
+        let create = created();
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&changed, &create]);
-        let Outcome::Skipped(why) = convert(&iam, &Principal::user("alice"), &conversion())
-            .await
-            .unwrap()
-        else {
-            panic!("expected a skip")
-        };
+        let why = skipped(&iam).await;
         assert!(why.contains("changed since"), "{why}");
         assert_eq!(create.num_calls(), 0);
 
         let vanished =
-            mock!(Client::get_user_policy).then_http_response(|| error(404, "NoSuchEntity"));
+            mock!(Client::get_user_policy).then_http_response(|| iam_error(404, "NoSuchEntity"));
         let iam = mock_client!(aws_sdk_iam, [&vanished]);
         let outcome = delete(&iam, &Principal::user("alice"), "s3", &document())
             .await

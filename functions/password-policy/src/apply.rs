@@ -2,9 +2,9 @@
 
 use aws_sdk_iam::Client;
 
-use crate::error::{Error, Result};
-use crate::facts::password_policy::PasswordPolicy;
-use crate::run::Outcome;
+use iam_remediation::{Outcome, Result, call};
+
+use crate::facts::PasswordPolicy;
 
 /// Sets the account password policy to `policy`, every field of it.
 ///
@@ -13,7 +13,8 @@ use crate::run::Outcome;
 /// `MaxPasswordAge` and `PasswordReusePrevention` out, which is the only way IAM accepts them.
 pub async fn update(iam: &Client, policy: &PasswordPolicy) -> Result<Outcome> {
     let to_i32 = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
-    iam.update_account_password_policy()
+    let request = iam
+        .update_account_password_policy()
         .minimum_password_length(to_i32(policy.minimum_length))
         .require_uppercase_characters(policy.require_uppercase)
         .require_lowercase_characters(policy.require_lowercase)
@@ -22,10 +23,8 @@ pub async fn update(iam: &Client, policy: &PasswordPolicy) -> Result<Outcome> {
         .allow_users_to_change_password(policy.allow_users_to_change_password)
         .set_max_password_age(policy.max_age_days.map(to_i32))
         .set_password_reuse_prevention(policy.reuse_prevention.map(to_i32))
-        .hard_expiry(policy.hard_expiry)
-        .send()
-        .await
-        .map_err(|e| Error::aws("UpdateAccountPasswordPolicy", &e))?;
+        .hard_expiry(policy.hard_expiry);
+    call("UpdateAccountPasswordPolicy", request.send()).await?;
     Ok(Outcome::Applied)
 }
 
@@ -35,6 +34,7 @@ mod tests {
     use super::*;
     use aws_sdk_iam::operation::update_account_password_policy::UpdateAccountPasswordPolicyOutput;
     use aws_smithy_mocks::{mock, mock_client};
+    use iam_remediation::testing::iam_error;
 
     #[tokio::test]
     async fn sends_every_field_and_leaves_out_what_is_not_set() {
@@ -82,19 +82,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_update_names_the_operation() {
-        let denied = mock!(Client::update_account_password_policy).then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
-                aws_smithy_types::body::SdkBody::from(
-                    "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>",
-                ),
-            )
-        });
+        let denied = mock!(Client::update_account_password_policy)
+            .then_http_response(|| iam_error(403, "AccessDenied"));
         let iam = mock_client!(aws_sdk_iam, [&denied]);
         let err = update(&iam, &PasswordPolicy::WEAKEST).await.unwrap_err();
         assert_eq!(
             err.to_string(),
-            "UpdateAccountPasswordPolicy failed: AccessDenied: not allowed"
+            "UpdateAccountPasswordPolicy failed: AccessDenied: injected"
         );
     }
 }
