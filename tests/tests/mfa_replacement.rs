@@ -338,3 +338,58 @@ async fn the_clock_starts_at_the_calls_time_not_the_events_arrival() {
     assert_eq!(report.count(Status::Applied), 1, "{report:#?}");
     assert!(!has_password(&moto.iam(), "alice").await);
 }
+
+#[tokio::test]
+async fn a_user_who_keeps_another_device_needs_no_record() {
+    let moto = Moto::start();
+    user_with_mfa(&moto, "alice").await;
+    // IAM allows a user several MFA devices: alice registered a second one.
+    let iam = moto.iam();
+    let second = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("alice-spare")
+        .send()
+        .await
+        .unwrap();
+    iam.enable_mfa_device()
+        .user_name("alice")
+        .serial_number(second.virtual_mfa_device.unwrap().serial_number)
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .unwrap();
+    let event = remove_device(&moto, "alice", Utc::now()).await;
+    let before = snapshot(&moto.iam()).await;
+
+    let report = invoke(&moto.console_passwords(MFA_RULE), event)
+        .await
+        .unwrap();
+
+    assert!(report.actions.is_empty(), "{report:#?}");
+    assert_eq!(snapshot(&moto.iam()).await, before, "she still has MFA");
+}
+
+#[tokio::test]
+async fn the_record_of_a_password_deleted_by_someone_else_goes_at_the_next_sweep() {
+    let moto = Moto::start();
+    user_with_mfa(&moto, "alice").await;
+    let event = remove_device(&moto, "alice", Utc::now()).await;
+    invoke(&moto.console_passwords(MFA_RULE), event)
+        .await
+        .unwrap();
+    assert!(removal_record(&moto, "alice").await.is_some());
+    // Her administrator deletes the password instead.
+    moto.iam()
+        .delete_login_profile()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+
+    let report = sweep_at(&moto, Utc::now()).await;
+
+    assert!(report.actions.is_empty(), "{report:#?}");
+    assert!(report.errors.is_empty(), "{report:#?}");
+    assert_eq!(removal_record(&moto, "alice").await, None);
+}
