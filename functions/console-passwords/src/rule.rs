@@ -159,7 +159,9 @@ pub fn is_candidate(
     until: DateTime<Utc>,
 ) -> bool {
     let mfa_removed = recorded(tags, MFA_REMOVED_TAG);
-    if tags.get(MFA_REMOVED_TAG).is_some() && (row.mfa_active || !row.password_enabled) {
+    if tags.get(MFA_REMOVED_TAG).is_some()
+        && ((row.mfa_active && settings.mfa_grace_days > 0) || !row.password_enabled)
+    {
         return true;
     }
     if !row.password_enabled {
@@ -588,6 +590,9 @@ mod tests {
         ] {
             assert_eq!(is_candidate(row, &tags, &s, now()), expected, "{case}");
         }
+        // With the MFA rule off, a user with MFA is not read for its record alone (nothing
+        // reads the devices then).
+        assert!(!is_candidate(&with_mfa, &removed(10), &settings(90), now()));
     }
 
     #[test]
