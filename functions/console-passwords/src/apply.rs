@@ -1,5 +1,6 @@
 //! The change console-passwords makes: deleting a login profile (the console password; access
-//! keys are untouched), after checking it is still the one the rule judged.
+//! keys are untouched), after checking it is still the one the rule judged, and, for a password
+//! without MFA, that its user still has no MFA device.
 
 use std::time::Duration;
 
@@ -8,8 +9,8 @@ use chrono::SecondsFormat;
 use iam_remediation::reads::tags;
 use iam_remediation::{Error, Outcome, Principal, Result, call};
 
-use crate::facts::{ConsolePassword, PASSWORD_SET_TAG, console_password};
-use crate::rule::Deletion;
+use crate::facts::{MFA_REMOVED_TAG, Mfa, PASSWORD_SET_TAG, console_password};
+use crate::rule::{Deletion, Ground};
 
 /// How old a read may be and still count as "right before" the deletion. A sweep reads every
 /// candidate before it changes anything; past this, the password is read again first.
@@ -18,37 +19,50 @@ pub const RECHECK_AFTER: Duration = Duration::from_mins(1);
 /// Deletes the judged user's login profile.
 ///
 /// When the facts are older than [`RECHECK_AFTER`], the password is read again first: one used
-/// since it was judged, or set again meanwhile, is skipped with the reason. One already gone is
-/// [`Error::NotFound`], which the pipeline records as already gone.
+/// since it was judged, or set again meanwhile, is skipped with the reason. A password deleted
+/// for want of MFA is kept when its user has an MFA device right before the deletion (a user who
+/// just registered a new one). One already gone is [`Error::NotFound`], which the pipeline
+/// records as already gone.
 pub async fn delete_login_profile(iam: &Client, deletion: &Deletion) -> Result<Outcome> {
     let judged = &deletion.judged;
     if deletion.read_at.elapsed() > RECHECK_AFTER
-        && let Some(skip) = recheck(iam, judged).await?
+        && let Some(skip) = recheck(iam, deletion).await?
     {
         return Ok(skip);
+    }
+    if deletion.ground == Ground::NoMfa
+        && crate::facts::mfa(iam, &judged.user).await? == Mfa::Present
+    {
+        return Ok(Outcome::Skipped(
+            "the user has an MFA device now (registered after the password was judged)".to_owned(),
+        ));
     }
     let request = iam.delete_login_profile().user_name(&judged.user);
     call("DeleteLoginProfile", request.send())
         .await
         .map_err(|e| e.or_not_found("login profile of user", &judged.user))?;
-    // The reset record belonged to the password just deleted.
-    if judged.set_at.is_some()
-        && let Err(error) = tags::remove(
-            iam,
-            &Principal::user(&judged.user),
-            &[PASSWORD_SET_TAG.to_owned()],
-        )
-        .await
+    // The reset and MFA-removal records belonged to the password just deleted.
+    let records: Vec<String> = [
+        (judged.set_at, PASSWORD_SET_TAG),
+        (judged.mfa_removed, MFA_REMOVED_TAG),
+    ]
+    .into_iter()
+    .filter_map(|(at, record)| at.map(|_| record.to_owned()))
+    .collect();
+    if !records.is_empty()
+        && let Err(error) = tags::remove(iam, &Principal::user(&judged.user), &records).await
     {
         return Ok(Outcome::AppliedWithNote(format!(
-            "its reset record could not be removed ({error}); the next run removes it"
+            "its records ({}) could not be removed ({error}); the next run removes them",
+            records.join(", ")
         )));
     }
     Ok(Outcome::Applied)
 }
 
 /// Reads the password again: `Some(skip)` when it changed since it was judged.
-async fn recheck(iam: &Client, judged: &ConsolePassword) -> Result<Option<Outcome>> {
+async fn recheck(iam: &Client, deletion: &Deletion) -> Result<Option<Outcome>> {
+    let judged = &deletion.judged;
     let current = match console_password(iam, &judged.user).await {
         Ok(Some(current)) => current,
         Ok(None) => {
@@ -73,16 +87,26 @@ async fn recheck(iam: &Client, judged: &ConsolePassword) -> Result<Option<Outcom
             used.to_rfc3339_opts(SecondsFormat::Secs, true)
         ))));
     }
+    if deletion.ground == Ground::NoMfa && current.mfa_grace_since() > judged.mfa_grace_since() {
+        return Ok(Some(Outcome::Skipped(format!(
+            "the user's MFA device was removed at {} after it was judged: a new MFA grace",
+            current
+                .mfa_grace_since()
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+        ))));
+    }
     Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Mfa;
+    use crate::facts::ConsolePassword;
     use crate::facts::tests::{get_profile, get_user, profile_refused};
     use aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileOutput;
+    use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
     use aws_sdk_iam::operation::untag_user::UntagUserOutput;
+    use aws_sdk_iam::types::MfaDevice;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use chrono::{DateTime, Utc};
     use iam_remediation::testing::iam_error;
@@ -106,10 +130,12 @@ mod tests {
                 set_at: Some(at(SET)),
                 last_used: last_used.map(at),
                 mfa: Mfa::NotRead,
+                mfa_removed: None,
             },
             read_at: Instant::now()
                 .checked_sub(RECHECK_AFTER * 2)
                 .expect("a monotonic clock two minutes old"),
+            ground: Ground::Unused,
         }
     }
 
@@ -225,6 +251,76 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err}");
+    }
+
+    /// `ListMFADevices` answering with `devices` devices for alice.
+    fn mfa_devices(devices: usize) -> Rule {
+        mock!(Client::list_mfa_devices).then_output(move || {
+            let device = MfaDevice::builder()
+                .user_name("alice")
+                .serial_number("arn:aws:iam::123456789012:mfa/alice")
+                .enable_date(aws_smithy_types::DateTime::from_secs(SET))
+                .build()
+                .unwrap();
+            ListMfaDevicesOutput::builder()
+                .set_mfa_devices(Some(vec![device; devices]))
+                .build()
+                .unwrap()
+        })
+    }
+
+    #[tokio::test]
+    async fn mfa_is_read_again_right_before_a_deletion_for_want_of_it() {
+        // Judged this instant: only the MFA devices are read again.
+        let for_mfa = |removed: Option<i64>| {
+            let mut deletion = judged(Some(USED));
+            deletion.read_at = Instant::now();
+            deletion.ground = Ground::NoMfa;
+            deletion.judged.mfa = Mfa::Absent;
+            deletion.judged.mfa_removed = removed.map(at);
+            deletion
+        };
+        let (delete, untag) = deleted();
+        let registered = mfa_devices(1);
+        let iam = mock_client!(
+            aws_sdk_iam,
+            RuleMode::MatchAny,
+            [&registered, &delete, &untag]
+        );
+        assert_eq!(
+            delete_login_profile(&iam, &for_mfa(None)).await.unwrap(),
+            Outcome::Skipped(
+                "the user has an MFA device now (registered after the password was judged)".into()
+            )
+        );
+        assert_eq!((registered.num_calls(), delete.num_calls()), (1, 0));
+
+        let none = mfa_devices(0);
+        let untag_both = mock!(Client::untag_user)
+            .match_requests(|r| {
+                r.tag_keys()
+                    == [
+                        "iam-remediation:password-set",
+                        "iam-remediation:mfa-removed",
+                    ]
+            })
+            .then_output(|| UntagUserOutput::builder().build());
+        let iam = mock_client!(
+            aws_sdk_iam,
+            RuleMode::MatchAny,
+            [&none, &delete, &untag_both]
+        );
+        assert_eq!(
+            delete_login_profile(&iam, &for_mfa(Some(SET)))
+                .await
+                .unwrap(),
+            Outcome::Applied
+        );
+        assert_eq!(
+            (none.num_calls(), delete.num_calls(), untag_both.num_calls()),
+            (1, 1, 1),
+            "both records go with the password"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! What console-passwords knows about a user: its console password (login profile) as IAM
-//! reports it now, when it was last used, whether the user has an MFA device, and when an
+//! reports it now, when it was last used, whether the user has an MFA device, when an
 //! administrator last set it (a record this function keeps in a user tag, since IAM keeps the
-//! profile's creation date through a reset).
+//! profile's creation date through a reset), and when the user's MFA device was last removed
+//! (another such record: IAM forgets a device once it is deactivated).
 
 use std::time::Instant;
 
@@ -13,6 +14,11 @@ use iam_remediation::{Error, Result, call};
 /// The tag that records when an administrator last set the user's console password
 /// (`CreateLoginProfile` / `UpdateLoginProfile`): `iam-remediation:password-set` = RFC 3339.
 pub const PASSWORD_SET_TAG: &str = "iam-remediation:password-set";
+
+/// The tag that records when the user's MFA device was last removed (`DeactivateMFADevice`),
+/// while the user has none: `iam-remediation:mfa-removed` = RFC 3339. The MFA grace runs from
+/// then, so a user replacing a lost device can still sign in to register the new one.
+pub const MFA_REMOVED_TAG: &str = "iam-remediation:mfa-removed";
 
 /// Whether the user has an MFA device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +42,9 @@ pub struct ConsolePassword {
     /// IAM began tracking it in October 2014).
     pub last_used: Option<DateTime<Utc>>,
     pub mfa: Mfa,
+    /// When the user's MFA device was last removed (recorded, or heard in this run): the MFA
+    /// grace runs from the later of this and [`ConsolePassword::since`].
+    pub mfa_removed: Option<DateTime<Utc>>,
 }
 
 impl ConsolePassword {
@@ -43,6 +52,13 @@ impl ConsolePassword {
     pub fn since(&self) -> DateTime<Utc> {
         self.set_at
             .map_or(self.created, |set| set.max(self.created))
+    }
+
+    /// When the MFA grace started: when the password was set, or the user's MFA device was
+    /// removed after that.
+    pub fn mfa_grace_since(&self) -> DateTime<Utc> {
+        self.mfa_removed
+            .map_or(self.since(), |removed| removed.max(self.since()))
     }
 }
 
@@ -56,19 +72,31 @@ pub struct UserPassword {
     pub heard_set: Option<DateTime<Utc>>,
     /// The tag key of the password-set record the user carries, if any (IAM's spelling).
     pub set_record: Option<String>,
+    /// A removal of the user's MFA device heard from CloudTrail in this run, to record (the
+    /// call's time). Such a run never deletes: it only starts the MFA grace again.
+    pub heard_mfa_removed: Option<DateTime<Utc>>,
+    /// The tag key of the MFA-removal record the user carries, if any (IAM's spelling).
+    pub mfa_record: Option<String>,
     /// When the facts were read: a deletion long after re-reads first.
     pub read_at: Instant,
 }
 
-/// The recorded reset time in a user's tags.
-pub fn recorded_set(tags: &Tags) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(tags.get(PASSWORD_SET_TAG)?)
+/// The time recorded in a user's tag `record` ([`PASSWORD_SET_TAG`], [`MFA_REMOVED_TAG`]).
+pub fn recorded(tags: &Tags, record: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(tags.get(record)?)
         .ok()
         .map(|at| at.with_timezone(&Utc))
 }
 
-/// The tag value of a reset record.
-pub fn set_record_value(at: DateTime<Utc>) -> String {
+/// The key of the user's tag `record` as IAM spells it, if the user carries it.
+pub fn record_key(tags: &Tags, record: &str) -> Option<String> {
+    tags.iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(record))
+        .map(|(key, _)| key.to_owned())
+}
+
+/// The tag value of a record's time.
+pub fn record_value(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -127,8 +155,8 @@ pub async fn mfa(iam: &Client, user: &str) -> Result<Mfa> {
 }
 
 /// The user's console password, read live (`GetUser`, then `GetLoginProfile`), with the
-/// recorded reset time: `None` when the user has none. A user that does not exist is
-/// [`Error::NotFound`].
+/// recorded reset and MFA removal times: `None` when the user has none. A user that does not
+/// exist is [`Error::NotFound`].
 pub async fn console_password(iam: &Client, user: &str) -> Result<Option<ConsolePassword>> {
     let (last_used, tags) = self::user(iam, user).await?;
     Ok(login_profile_created(iam, user)
@@ -136,9 +164,10 @@ pub async fn console_password(iam: &Client, user: &str) -> Result<Option<Console
         .map(|created| ConsolePassword {
             user: user.to_owned(),
             created,
-            set_at: recorded_set(&tags),
+            set_at: recorded(&tags, PASSWORD_SET_TAG),
             last_used,
             mfa: Mfa::NotRead,
+            mfa_removed: recorded(&tags, MFA_REMOVED_TAG),
         }))
 }
 
@@ -229,6 +258,7 @@ pub(crate) mod tests {
                 set_at: Some(at(1_640_995_200)),
                 last_used: Some(at(1_700_000_000)),
                 mfa: Mfa::NotRead,
+                mfa_removed: None,
             }
         );
     }

@@ -24,7 +24,8 @@ use iam_remediation::{
 };
 
 use crate::facts::{
-    ConsolePassword, Mfa, PASSWORD_SET_TAG, UserPassword, recorded_set, set_record_value,
+    ConsolePassword, MFA_REMOVED_TAG, Mfa, PASSWORD_SET_TAG, UserPassword, record_key,
+    record_value, recorded,
 };
 pub use crate::rule::Deletion;
 pub use crate::settings::Settings;
@@ -36,13 +37,15 @@ pub struct ConsolePasswords {
     settings: Settings,
 }
 
-/// A user to read: with its tags when a sweep already has them, and the time an administrator
-/// set its password when a CloudTrail call was just heard doing it.
+/// A user to read: with its tags when a sweep already has them, the time an administrator set
+/// its password when a CloudTrail call was just heard doing it, and the time its MFA device was
+/// removed when a CloudTrail call was just heard doing that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lead {
     pub user: String,
     pub tags: Option<Tags>,
     pub heard_set: Option<DateTime<Utc>>,
+    pub heard_mfa_removed: Option<DateTime<Utc>>,
 }
 
 impl Lead {
@@ -51,6 +54,7 @@ impl Lead {
             user,
             tags: None,
             heard_set: None,
+            heard_mfa_removed: None,
         }
     }
 }
@@ -121,20 +125,34 @@ impl Remediation for ConsolePasswords {
                 }
                 .to_owned();
                 Scope::Targets(vec![Lead {
-                    user,
-                    tags: None,
                     heard_set: Some(call.event_time.unwrap_or_else(Utc::now)),
+                    ..Lead::named(user)
                 }])
             }
-            // DeleteVirtualMFADevice names only the device: the DeactivateMFADevice call before
-            // it (IAM deletes no device still enabled for a user) named the user.
-            _ => match call.principal_name("userName")? {
-                Some(user) => Scope::Targets(vec![Lead::named(user.to_owned())]),
-                None => Scope::Nothing(format!(
-                    "{} names no user; the DeactivateMFADevice call before it did",
-                    call.event_name
-                )),
-            },
+            // The removal of a user's MFA device starts its MFA grace again; it needs nothing
+            // while the MFA rule is off.
+            _ if self.settings.mfa_grace_days == 0 => Scope::Nothing(format!(
+                "{} matters to the MFA rule only, which is off (MFA_GRACE_DAYS=0)",
+                call.event_name
+            )),
+            // The root user's own device (through an `sts:AssumeRoot` session): no IAM user's.
+            "DeactivateMFADevice"
+                if call.principal_name("userName")?.is_none() && is_root(call) =>
+            {
+                Scope::Nothing("DeactivateMFADevice of the root user's MFA device".to_owned())
+            }
+            "DeactivateMFADevice" => Scope::Targets(vec![Lead {
+                heard_mfa_removed: Some(call.event_time.unwrap_or_else(Utc::now)),
+                ..Lead::named(mfa_device_user(call)?)
+            }]),
+            // DeleteVirtualMFADevice names only the device, and IAM deletes only a virtual
+            // device that no user has ("You must deactivate a user's virtual MFA device before
+            // you can delete it", IAM API reference): the DeactivateMFADevice call before it
+            // removed the device from its user, named that user, and started the clock.
+            _ => Scope::Nothing(format!(
+                "{} removes no device from a user: the DeactivateMFADevice call before it did",
+                call.event_name
+            )),
         })
     }
 
@@ -158,36 +176,40 @@ impl Remediation for ConsolePasswords {
         let (last_used, user_tags) = facts::user(iam, &lead.user).await?;
         let tags = lead.tags.unwrap_or(user_tags);
         let created = facts::login_profile_created(iam, &lead.user).await?;
-        let recorded = recorded_set(&tags);
-        let set_at = match (recorded, lead.heard_set) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        let set_at = latest(recorded(&tags, PASSWORD_SET_TAG), lead.heard_set);
+        let mfa_removed = latest(recorded(&tags, MFA_REMOVED_TAG), lead.heard_mfa_removed);
+        let set_record = record_key(&tags, PASSWORD_SET_TAG);
+        let mfa_record = record_key(&tags, MFA_REMOVED_TAG);
         let mut password = created.map(|created| ConsolePassword {
             user: lead.user.clone(),
             created,
             set_at,
             last_used,
             mfa: Mfa::NotRead,
+            mfa_removed,
         });
+        // A removal, heard or recorded, needs the devices too: the record is kept only while
+        // the user has none.
         if let Some(password) = &mut password
-            && rule::needs_mfa(password, &self.settings, window.until)
+            && (rule::needs_mfa(password, &self.settings, window.until)
+                || (self.settings.mfa_grace_days > 0
+                    && (mfa_removed.is_some() || mfa_record.is_some())))
         {
             password.mfa = facts::mfa(iam, &lead.user).await?;
         }
-        let set_record = tags
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(PASSWORD_SET_TAG))
-            .map(|(key, _)| key.to_owned());
         Ok(Observed {
             subject: Principal::user(&lead.user).into(),
             tags: TagState::Known(tags),
-            judged_whole: true,
+            // A run that heard of a device removal judges nothing (it never deletes), so the
+            // user's warnings stay for the next sweep to judge.
+            judged_whole: lead.heard_mfa_removed.is_none(),
             facts: UserPassword {
                 user: lead.user,
                 password,
                 heard_set: lead.heard_set,
                 set_record,
+                heard_mfa_removed: lead.heard_mfa_removed,
+                mfa_record,
                 read_at,
             },
         })
@@ -205,8 +227,9 @@ impl Remediation for ConsolePasswords {
         apply::delete_login_profile(&self.clients.iam, &action.order).await
     }
 
-    /// Records the time an administrator set the password (heard from CloudTrail), and removes
-    /// the record of a password that no longer exists.
+    /// Records the time an administrator set the password and the time the user's MFA device
+    /// was removed (both heard from CloudTrail), and removes the records no longer needed: of a
+    /// password that no longer exists, of a removal once the user has an MFA device again.
     fn records(&self, observed: &Observed<UserPassword>, _now: DateTime<Utc>) -> TagChanges {
         let facts = &observed.facts;
         let mut changes = TagChanges::default();
@@ -215,10 +238,24 @@ impl Remediation for ConsolePasswords {
                 if let Some(at) = password.set_at {
                     changes
                         .set
-                        .push((PASSWORD_SET_TAG.to_owned(), set_record_value(at)));
+                        .push((PASSWORD_SET_TAG.to_owned(), record_value(at)));
                 }
             }
             (None, _, Some(stale)) => changes.remove.push(stale.clone()),
+            _ => {}
+        }
+        let mfa = facts.password.as_ref().map(|password| password.mfa);
+        match (&facts.password, mfa, &facts.mfa_record) {
+            (Some(password), Some(Mfa::Absent), _) if facts.heard_mfa_removed.is_some() => {
+                if let Some(at) = password.mfa_removed {
+                    changes
+                        .set
+                        .push((MFA_REMOVED_TAG.to_owned(), record_value(at)));
+                }
+            }
+            (None, _, Some(stale)) | (Some(_), Some(Mfa::Present), Some(stale)) => {
+                changes.remove.push(stale.clone());
+            }
             _ => {}
         }
         changes
@@ -233,9 +270,40 @@ impl ConsolePasswords {
         })
         .await?;
         Ok(survey.map(|candidate| Lead {
-            user: candidate.user,
             tags: candidate.tags,
-            heard_set: None,
+            ..Lead::named(candidate.user)
         }))
+    }
+}
+
+/// The later of a recorded time and one heard in this run.
+fn latest(recorded: Option<DateTime<Utc>>, heard: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (recorded, heard) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// True when the root user made the call (`userIdentity.type` `Root`).
+fn is_root(call: &ApiCall) -> bool {
+    call.user_identity
+        .as_ref()
+        .and_then(|identity| identity.get("type"))
+        .and_then(serde_json::Value::as_str)
+        == Some("Root")
+}
+
+/// The user whose MFA device a `DeactivateMFADevice` call removed: `requestParameters.userName`,
+/// or, without one, the calling IAM user ("If no user name is included, it defaults to the
+/// principal making the request", IAM API reference). A call naming nobody is an invalid event.
+fn mfa_device_user(call: &ApiCall) -> Result<String> {
+    match call.principal_name("userName")? {
+        Some(user) => Ok(user.to_owned()),
+        None => call.calling_user().map(str::to_owned).ok_or_else(|| {
+            iam_remediation::Error::InvalidEvent(format!(
+                "{} names no user (no requestParameters.userName, and the caller is no IAM user)",
+                call.event_name
+            ))
+        }),
     }
 }

@@ -2,7 +2,9 @@
 //! clock. A password is deleted when it went unused for longer than `MAX_PASSWORD_UNUSED_DAYS`,
 //! or, with `MFA_GRACE_DAYS`, when its user has no MFA device that long after it was set. Both
 //! count from when the password was set: the login profile's creation, or an administrator's
-//! later reset.
+//! later reset. The MFA grace starts again when the user's MFA device is removed (a user
+//! replacing a lost device must still be able to sign in to register the new one), and a run
+//! that heard of such a removal deletes nothing.
 
 use std::time::Instant;
 
@@ -12,7 +14,9 @@ use iam_remediation::reads::{ReportUser, Tags};
 use iam_remediation::{PlannedAction, Principal};
 use serde_json::json;
 
-use crate::facts::{ConsolePassword, Mfa, UserPassword, recorded_set};
+use crate::facts::{
+    ConsolePassword, MFA_REMOVED_TAG, Mfa, PASSWORD_SET_TAG, UserPassword, recorded,
+};
 use crate::settings::Settings;
 
 /// The report's `action`.
@@ -20,11 +24,23 @@ pub const DELETE_LOGIN_PROFILE: &str = "delete-login-profile";
 /// The report's `target` of a deletion: a user has at most one login profile.
 pub const TARGET: &str = "login-profile";
 
-/// What the apply stage deletes: the password as judged, and when it was read.
+/// What the apply stage deletes: the password as judged, when it was read, and under which
+/// rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deletion {
     pub judged: ConsolePassword,
     pub read_at: Instant,
+    pub ground: Ground,
+}
+
+/// The rule under which a password is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ground {
+    /// Unused for longer than `MAX_PASSWORD_UNUSED_DAYS`.
+    Unused,
+    /// No MFA device after `MFA_GRACE_DAYS`: the apply stage reads the MFA devices again right
+    /// before deleting.
+    NoMfa,
 }
 
 /// Why an unused password is due, if it is.
@@ -71,11 +87,16 @@ fn without_mfa(
     now: DateTime<Utc>,
 ) -> Option<String> {
     let grace = settings.mfa_grace_days;
-    (grace > 0 && password.mfa == Mfa::Absent && now - password.since() > days(grace)).then(|| {
-        format!(
-            "no MFA device {} days after the password was set (MFA grace {grace} days)",
-            days_between(password.since(), now)
-        )
+    let since = password.mfa_grace_since();
+    (grace > 0 && password.mfa == Mfa::Absent && now - since > days(grace)).then(|| {
+        let days = days_between(since, now);
+        if since > password.since() {
+            format!(
+                "no MFA device {days} days after the user's MFA device was removed (MFA grace {grace} days)"
+            )
+        } else {
+            format!("no MFA device {days} days after the password was set (MFA grace {grace} days)")
+        }
     })
 }
 
@@ -87,14 +108,22 @@ pub fn needs_mfa(password: &ConsolePassword, settings: &Settings, now: DateTime<
 
 /// The deletion of the user's password when a rule finds it due. The order is the password as
 /// judged, so the apply stage can check that nothing changed since.
+///
+/// The removal of the user's MFA device, heard from CloudTrail, never deletes by itself: it only
+/// starts the MFA grace again (recorded), and a later sweep judges the password.
 pub fn plan(
     facts: &UserPassword,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Option<PlannedAction<Deletion>> {
+    if facts.heard_mfa_removed.is_some() {
+        return None;
+    }
     let password = facts.password.as_ref()?;
-    let reason =
-        unused(password, settings, now).or_else(|| without_mfa(password, settings, now))?;
+    let (ground, reason) = match unused(password, settings, now) {
+        Some(reason) => (Ground::Unused, reason),
+        None => (Ground::NoMfa, without_mfa(password, settings, now)?),
+    };
     let iso = |time: DateTime<Utc>| time.to_rfc3339_opts(SecondsFormat::Secs, true);
     Some(
         PlannedAction::new(
@@ -105,6 +134,7 @@ pub fn plan(
             Deletion {
                 judged: password.clone(),
                 read_at: facts.read_at,
+                ground,
             },
         )
         .warning_first()
@@ -112,19 +142,28 @@ pub fn plan(
             "login_profile_created": iso(password.created),
             "password_set": password.set_at.map(iso),
             "password_last_used": password.last_used.map(iso),
+            "mfa_removed": password.mfa_removed.map(iso),
         })),
     )
 }
 
 /// True when a credential-report row, with the user's tags, may hold a password due by `until`
 /// and is worth a live look. The report can be hours old, so this only picks candidates (never
-/// fewer than the rules would act on); the decision is made on live facts.
+/// fewer than the rules would act on); the decision is made on live facts. A user carrying an
+/// MFA-removal record that may no longer be needed (a device again, or no password) is read too,
+/// so the record is removed.
 pub fn is_candidate(
     row: &ReportUser,
     tags: &Tags,
     settings: &Settings,
     until: DateTime<Utc>,
 ) -> bool {
+    let mfa_removed = recorded(tags, MFA_REMOVED_TAG);
+    if tags.get(MFA_REMOVED_TAG).is_some()
+        && ((row.mfa_active && settings.mfa_grace_days > 0) || !row.password_enabled)
+    {
+        return true;
+    }
     if !row.password_enabled {
         return false;
     }
@@ -134,16 +173,17 @@ pub fn is_candidate(
     let Some(created) = row.created.at() else {
         return false;
     };
-    let since = recorded_set(tags).map_or(created, |set| set.max(created));
+    let since = recorded(tags, PASSWORD_SET_TAG).map_or(created, |set| set.max(created));
     let limit = settings.max_password_unused_days;
     let unused = older_than(since, limit, until)
         && row
             .password_last_used
             .at()
             .is_none_or(|used| older_than(used, limit, until));
+    let mfa_grace_since = mfa_removed.map_or(since, |removed| removed.max(since));
     let without_mfa = settings.mfa_grace_days > 0
         && !row.mfa_active
-        && older_than(since, settings.mfa_grace_days, until);
+        && older_than(mfa_grace_since, settings.mfa_grace_days, until);
     unused || without_mfa
 }
 
@@ -166,9 +206,12 @@ mod tests {
                 set_at: None,
                 last_used,
                 mfa: Mfa::NotRead,
+                mfa_removed: None,
             }),
             heard_set: None,
             set_record: None,
+            heard_mfa_removed: None,
+            mfa_record: None,
             read_at: Instant::now(),
         }
     }
@@ -349,6 +392,210 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines, reason = "one row per case")]
+    fn the_mfa_grace_runs_from_the_later_of_the_password_and_the_device_removal() {
+        use Mfa::{Absent, Present};
+        let s = Settings {
+            mfa_grace_days: 30,
+            ..settings(90)
+        };
+        let after_removal = |days: i64| {
+            format!(
+                "no MFA device {days} days after the user's MFA device was removed (MFA grace 30 days)"
+            )
+        };
+        let after_set = |days: i64| {
+            format!("no MFA device {days} days after the password was set (MFA grace 30 days)")
+        };
+        // (case, password set days ago, last used days ago, MFA device removed days ago, MFA
+        // now, a removal heard in this run, the reason of the deletion or `None`: kept).
+        for (case, set, used, removed, mfa, heard, expected) in [
+            (
+                "never had MFA",
+                200,
+                Some(1),
+                None,
+                Absent,
+                false,
+                Some(after_set(200)),
+            ),
+            ("removed today", 200, Some(1), Some(0), Absent, false, None),
+            (
+                "removed 29 days ago",
+                200,
+                Some(1),
+                Some(29),
+                Absent,
+                false,
+                None,
+            ),
+            (
+                "exactly the grace is not more",
+                200,
+                Some(1),
+                Some(30),
+                Absent,
+                false,
+                None,
+            ),
+            (
+                "removed 31 days ago",
+                200,
+                Some(1),
+                Some(31),
+                Absent,
+                false,
+                Some(after_removal(31)),
+            ),
+            (
+                "a new device since",
+                200,
+                Some(1),
+                Some(31),
+                Present,
+                false,
+                None,
+            ),
+            (
+                "a removal before the password: in its grace",
+                10,
+                Some(1),
+                Some(100),
+                Absent,
+                false,
+                None,
+            ),
+            (
+                "a removal before the password",
+                40,
+                Some(1),
+                Some(100),
+                Absent,
+                false,
+                Some(after_set(40)),
+            ),
+            (
+                "heard: never deletes by itself",
+                200,
+                Some(1),
+                Some(0),
+                Absent,
+                true,
+                None,
+            ),
+            (
+                "heard: even a stale clock",
+                200,
+                Some(1),
+                Some(31),
+                Absent,
+                true,
+                None,
+            ),
+            (
+                "heard: not even an unused password",
+                200,
+                None,
+                Some(0),
+                Absent,
+                true,
+                None,
+            ),
+            (
+                "unused: the removal is no grace for it",
+                200,
+                None,
+                Some(0),
+                Absent,
+                false,
+                Some("never used, login profile created 200 days ago (limit 90)".to_owned()),
+            ),
+        ] {
+            let mut facts = password(ago(set), used.map(ago));
+            if let Some(password) = &mut facts.password {
+                password.mfa = mfa;
+                password.mfa_removed = removed.map(ago);
+            }
+            if heard {
+                facts.heard_mfa_removed = removed.map(ago);
+            }
+            let action = plan(&facts, &s, now());
+            assert_eq!(
+                action.as_ref().map(|a| a.reason.clone()),
+                expected,
+                "{case}"
+            );
+            if let Some(action) = action {
+                let ground = if used.is_some() {
+                    Ground::NoMfa
+                } else {
+                    Ground::Unused
+                };
+                assert_eq!(action.order.ground, ground, "{case}");
+                assert_eq!(
+                    action.details.unwrap()["mfa_removed"],
+                    json!(removed.map(|days| crate::facts::record_value(ago(days)))),
+                    "{case}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mfa_removal_records_in_the_report_pick_candidates() {
+        use ReportTime::{At, NotApplicable, NotSupported};
+        let s = Settings {
+            mfa_grace_days: 30,
+            ..settings(90)
+        };
+        let removed = |days: i64| {
+            Tags::new(vec![(
+                MFA_REMOVED_TAG.to_owned(),
+                crate::facts::record_value(ago(days)),
+            )])
+        };
+        let in_use = row(At(ago(200)), true, At(ago(1)), At(ago(200)));
+        let mut with_mfa = in_use.clone();
+        with_mfa.mfa_active = true;
+        let no_password = row(At(ago(200)), false, NotSupported, NotApplicable);
+        // (case, row, tags, candidate).
+        for (case, row, tags, expected) in [
+            ("never had MFA", &in_use, Tags::default(), true),
+            (
+                "removed 10 days ago: in its grace",
+                &in_use,
+                removed(10),
+                false,
+            ),
+            ("removed 31 days ago", &in_use, removed(31), true),
+            (
+                "a device again: the record goes",
+                &with_mfa,
+                removed(10),
+                true,
+            ),
+            ("a device, no record", &with_mfa, Tags::default(), false),
+            (
+                "no password any more: the record goes",
+                &no_password,
+                removed(10),
+                true,
+            ),
+            (
+                "no password, no record",
+                &no_password,
+                Tags::default(),
+                false,
+            ),
+        ] {
+            assert_eq!(is_candidate(row, &tags, &s, now()), expected, "{case}");
+        }
+        // With the MFA rule off, a user with MFA is not read for its record alone (nothing
+        // reads the devices then).
+        assert!(!is_candidate(&with_mfa, &removed(10), &settings(90), now()));
+    }
+
+    #[test]
     fn the_action_deletes_the_users_login_profile_under_the_rule() {
         let judged = password(ago(120), Some(ago(100)));
         let action = plan(&judged, &settings(90), now()).unwrap();
@@ -366,7 +613,7 @@ mod tests {
         assert_eq!(
             action.details,
             Some(
-                json!({"login_profile_created": "2026-02-15T12:00:00Z", "password_set": null, "password_last_used": "2026-03-07T12:00:00Z"})
+                json!({"login_profile_created": "2026-02-15T12:00:00Z", "password_set": null, "password_last_used": "2026-03-07T12:00:00Z", "mfa_removed": null})
             )
         );
         let never = plan(&password(ago(120), None), &settings(90), now()).unwrap();
@@ -507,8 +754,8 @@ mod tests {
         let old = row(At(ago(400)), true, At(ago(200)), At(ago(400)));
         let reset = |days: i64| {
             Tags::new(vec![(
-                crate::facts::PASSWORD_SET_TAG.to_owned(),
-                crate::facts::set_record_value(ago(days)),
+                PASSWORD_SET_TAG.to_owned(),
+                crate::facts::record_value(ago(days)),
             )])
         };
         let s = settings(90);
