@@ -28,8 +28,11 @@ closes them from the outside, so that product code never needs a test mode:
   characters other than ASCII letters, digits and ``/_+=.@-`` (``ValidationException``), and
   GetSecretValue without a stage follows AWSCURRENT when UpdateSecretVersionStage moves it;
 * side effects after a call (a race with someone else): ``POST /_test/after`` runs an action
-  (set a key's status, inject a fault) right after the Nth next call of an API action was done,
-  before its answer goes back; ``DELETE /_test/after`` removes the pending ones;
+  (set a key's status, inject a fault, create a key as an administrator would) right after the
+  Nth next call of an API action was done, before its answer goes back (with ``"before": true``:
+  right before that call is done, even when a fault is put on it); ``DELETE /_test/after``
+  removes the pending ones; the IDs of keys created that way are at
+  ``GET /_test/side-effect-keys``;
 * what was asked: ``GET /_test/requests`` lists every IAM call with its parameters (the query
   protocol's form fields; Secrets Manager bodies are not kept, they hold secrets);
 * the root user: the credential report starts with its ``<root_account>`` row, as AWS's does;
@@ -260,6 +263,7 @@ class TestBed:
         "/_test/calls": "calls",
         "/_test/issued-secrets": "issued_secrets",
         "/_test/evaluations": "evaluations",
+        "/_test/side-effect-keys": "side_effect_keys",
     }
     # What ``DELETE`` of a control path empties.
     CLEARED = {
@@ -277,6 +281,8 @@ class TestBed:
         self.issued_secrets: list[str] = []
         self.after: list[dict] = []
         self.requests: list[dict] = []
+        # Keys created by side effects ("create_access_key"), as someone else would.
+        self.side_effect_keys: list[str] = []
         self.securityhub = securityhub_ext.SecurityHubExt()
         # Every AWS call is answered this much later (seconds): the latency of a real endpoint.
         # The server is threaded, so calls in flight overlap as they do on a real one.
@@ -303,7 +309,11 @@ class TestBed:
                     {"action": action, "params": {k: v[0] for k, v in params.items()}}
                 )
             fault = self._take_fault(action)
+            first = self._take_after(action, before=True)
             hooks = self._take_after(action) if fault is None else []
+        # Someone else got there first: their change is done before this call is.
+        for hook in first:
+            self._run_after(hook["do"])
         if fault is not None:
             if fault["code"] in self.NETWORK_FAULTS:
                 return self._network_fault(fault, environ, start_response, action, body)
@@ -382,11 +392,12 @@ class TestBed:
             return fault
         return None
 
-    def _take_after(self, action: str) -> list[dict]:
-        """The side effects due after this call of ``action`` (each runs once)."""
+    def _take_after(self, action: str, before: bool = False) -> list[dict]:
+        """The side effects due after (or, with ``before``, before) this call of ``action``
+        (each runs once)."""
         due = []
         for hook in self.after:
-            if hook["action"] != action or hook["done"]:
+            if hook["action"] != action or hook["done"] or hook["before"] != before:
                 continue
             if hook["skip"] > 0:
                 hook["skip"] -= 1
@@ -397,7 +408,14 @@ class TestBed:
 
     def _run_after(self, do: dict) -> None:
         """One side effect: ``{"set_key_status": {"access_key_id", "status"}}`` (as UpdateAccessKey
-        by someone else would) or ``{"fault": {...}}`` (the body of ``POST /_test/faults``)."""
+        by someone else would), ``{"create_access_key": {"user_name"}}`` (an administrator's
+        CreateAccessKey; refused as IAM refuses a third key) or ``{"fault": {...}}`` (the body of
+        ``POST /_test/faults``)."""
+        if "create_access_key" in do:
+            key = _iam().create_access_key(do["create_access_key"]["user_name"])
+            with self.lock:
+                self.issued_secrets.append(key.secret_access_key)
+                self.side_effect_keys.append(key.access_key_id)
         if "set_key_status" in do:
             change = do["set_key_status"]
             key = _iam().access_keys[change["access_key_id"]]
@@ -526,13 +544,15 @@ class TestBed:
             return {"ok": True}
         if path == "/_test/after" and method == "POST":
             do = request["do"]
-            if not isinstance(do, dict) or not {"set_key_status", "fault"} & do.keys():
-                raise ValueError('"do" needs "set_key_status" or "fault"')
+            effects = {"set_key_status", "fault", "create_access_key"}
+            if not isinstance(do, dict) or not effects & do.keys():
+                raise ValueError(f'"do" needs one of {sorted(effects)}')
             with self.lock:
                 self.after.append(
                     {
                         "action": request["action"],
                         "skip": int(request.get("skip", 0)),
+                        "before": bool(request.get("before", False)),
                         "do": do,
                         "done": False,
                     }

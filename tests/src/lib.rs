@@ -252,6 +252,22 @@ impl Moto {
         );
     }
 
+    /// As [`Moto::after`], but right before that call is done (even when a fault is put on it):
+    /// someone else got there first. Also `{"create_access_key": {"user_name": "alice"}}`, an
+    /// administrator's CreateAccessKey (its key ID: [`Moto::side_effect_keys`]).
+    pub fn before(&self, action: &str, skip: u32, side_effect: &Value) {
+        self.control(
+            "POST",
+            "/_test/after",
+            Some(json!({"action": action, "skip": skip, "do": side_effect, "before": true})),
+        );
+    }
+
+    /// The IDs of the keys side effects created (`create_access_key`), in order.
+    pub fn side_effect_keys(&self) -> Vec<String> {
+        serde_json::from_value(self.read("/_test/side-effect-keys")).expect("key IDs")
+    }
+
     /// Answers every AWS call `ms` milliseconds late from now on (a real endpoint's latency).
     pub fn set_latency_ms(&self, ms: u64) {
         self.control("POST", "/_test/latency", Some(json!({ "ms": ms })));

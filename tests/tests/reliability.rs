@@ -368,34 +368,28 @@ async fn access_keys_retry_throttling_5xx_timeouts_and_dropped_connections_with_
     assert_backed_off(&sleeps, 9);
 }
 
-/// Rotation's new key is created, but IAM's answer is late: the SDK gives up on the attempt and
-/// retries. No key may be left that nobody holds, and the rotation must still happen.
+/// Rotation's new key is created, but IAM's answer is late: the SDK gives up on the attempt. The
+/// key that appeared cannot be proved the function's (an administrator's key made at the same
+/// moment looks the same, see `key_safety.rs`), so it is kept and named for an operator, never
+/// retried into a third key; the old key is untouched.
 #[tokio::test]
-async fn access_keys_a_lost_create_access_key_answer_leaves_no_orphan_key() {
+async fn access_keys_a_lost_create_access_key_answer_keeps_the_key_and_names_it() {
     let (moto, iam) = Moto::with_iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.inject_network_fault("iam:CreateAccessKey", NetworkFault::DelayAnswer(SLOW), 1, 0);
     let function = Keys::new(&faulty_network(&moto, &Sleeps::default()), &[ROTATE]);
 
     let first = function.invoke_at(schedule(KEYS), Utc::now(), None).await;
-    // Whatever the first run made of it, the next one finishes the rotation.
     let second = function.invoke_at(schedule(KEYS), Utc::now(), None).await;
 
-    let stored = secret_key_id(&moto, "alice", None).await;
     let keys = key_statuses(&iam, "alice").await;
-    let orphans: Vec<&String> = keys
-        .keys()
-        .filter(|k| **k != old && Some(*k) != stored.as_ref())
-        .collect();
-    assert!(
-        orphans.is_empty(),
-        "keys nobody holds: {orphans:?} (stored: {stored:?}, keys: {keys:?}); \
-         first run: {first:#?}; second run: {second:#?}"
-    );
-    assert!(
-        stored.is_some(),
-        "the rotation happened: {first:#?} {second:#?}"
-    );
+    let appeared: Vec<&String> = keys.keys().filter(|k| **k != old).collect();
+    assert_eq!(appeared.len(), 1, "{keys:?}; first run: {first:#?}");
+    let summary = assert_failed(first, 1, &["kept", appeared[0]]);
+    assert_eq!(keys[&old], "Active", "{summary}");
+    assert_eq!(secret_key_id(&moto, "alice", None).await, None);
+    let second = second.expect("no room is a skip");
+    assert_eq!(second.actions[0].status, Status::Skipped, "{second:#?}");
 }
 
 /// A key this system deactivated is deleted after the quiet period; IAM does it but the answer
@@ -437,36 +431,39 @@ async fn access_keys_a_lost_delete_access_key_answer_leaves_no_stale_record() {
 }
 
 /// Deactivating a key and recording it is one change in two calls; the record cannot be written
-/// (IAM keeps failing). The run fails naming it; the next day's run leaves no credential on, and
-/// the key is still deleted once it has stayed inactive for the quiet period.
+/// (IAM keeps failing). A record is bookkeeping, never a precondition: the key is deactivated
+/// with a note, and without a record it is never deleted by this system.
 #[tokio::test]
-async fn access_keys_a_deactivation_whose_record_failed_is_finished_by_a_later_run() {
+async fn access_keys_a_deactivation_whose_record_failed_still_happens() {
     let (moto, iam) = Moto::with_iam();
     let (key, function) = alice_unused(&moto).await;
-    let day = chrono::Duration::days(1);
-    let first = Utc::now() - day * 40;
+    let first = Utc::now() - chrono::Duration::days(40);
     moto.inject_fault("iam:TagUser", "ServiceFailure", 500, 5, 0);
-    let result = function.invoke_at(schedule(KEYS), first, None).await;
-    assert_failed(result, 1, &["TagUser failed: ServiceFailure"]);
-
-    // The next day's run: the key is off.
-    function
-        .invoke_at(schedule(KEYS), first + day, None)
+    let report = function
+        .invoke_at(schedule(KEYS), first, None)
         .await
-        .expect("the next run");
-    assert_keys(&iam, &[("alice", &key, INACTIVE)], "inactive").await;
-    // 39 days later (DELETE_INACTIVE_AFTER_DAYS is 30): deleted.
+        .expect("a record that cannot be written is a note, not a failure");
+    assert_keys(&iam, &[("alice", &key, INACTIVE)], "deactivated").await;
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("TagUser failed: ServiceFailure")),
+        "{report:#?}"
+    );
+
+    // 40 days later (DELETE_INACTIVE_AFTER_DAYS is 30): without a record, still there.
+    moto.clear_faults();
     function
         .invoke_at(schedule(KEYS), Utc::now(), None)
         .await
         .expect("a later run");
-    assert_eq!(
-        key_status(&iam, "alice", &key).await,
-        None,
-        "a key this system deactivated is deleted after DELETE_INACTIVE_AFTER_DAYS, even when \
-         its record failed the first time (tags: {:?})",
-        user_tags(&iam, "alice").await
-    );
+    assert_keys(
+        &iam,
+        &[("alice", &key, INACTIVE)],
+        "never deleted without a record",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -33,9 +33,11 @@ pub(crate) async fn delete_key(iam: &Client, user: &str, key_id: &str) -> Result
 
 /// A rule's deactivation: records when, then deactivates, so that a key this function turned
 /// off always carries its record, even when the run dies right after (a record on a key that is
-/// still active deletes nothing, and is removed the next time the user is read). If the
-/// deactivation fails, the record is put back as it was (`previous`), so it never claims a
-/// deactivation that did not happen.
+/// still active deletes nothing, and is removed the next time the user is read). A record that
+/// cannot be written (a user at IAM's 50 tags, a denied TagUser) never blocks a due
+/// deactivation: the key is deactivated with a note. If the deactivation fails, a record
+/// written is put back as it was (`previous`), so it never claims a deactivation that did not
+/// happen.
 pub async fn deactivate(
     iam: &Client,
     user: &str,
@@ -43,18 +45,20 @@ pub async fn deactivate(
     now: DateTime<Utc>,
     previous: Option<&KeyRecord>,
 ) -> Result<Outcome> {
-    write_record(iam, user, key_id, &KeyRecord::Deactivated(now)).await?;
+    let recorded = write_record(iam, user, key_id, &KeyRecord::Deactivated(now)).await;
     if let Err(error) = update_inactive(iam, user, key_id).await {
-        let restored = match previous {
-            Some(record) => write_record(iam, user, key_id, record).await,
-            None => forget_record(iam, user, key_id).await,
-        };
-        if let Err(restore_error) = restored {
-            tracing::warn!(%user, %key_id, error = %restore_error, "the key record could not be restored");
+        if recorded.is_ok() {
+            let restored = match previous {
+                Some(record) => write_record(iam, user, key_id, record).await,
+                None => forget_record(iam, user, key_id).await,
+            };
+            if let Err(restore_error) = restored {
+                tracing::warn!(%user, %key_id, error = %restore_error, "the key record could not be restored");
+            }
         }
         return Err(error);
     }
-    Ok(Outcome::Applied)
+    Ok(recorded.map_or_else(|error| unrecorded(&error), |()| Outcome::Applied))
 }
 
 /// An exposed key or an operator's order: deactivates first, whatever else fails, then records
@@ -67,15 +71,16 @@ pub async fn deactivate_now(
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
     update_inactive(iam, user, key_id).await?;
-    Ok(
-        match write_record(iam, user, key_id, &KeyRecord::Deactivated(now)).await {
-            Ok(()) => Outcome::Applied,
-            Err(error) => Outcome::AppliedWithNote(format!(
-                "deactivated, but its record could not be written ({error}): it will not be \
-                 deleted after the quiet period"
-            )),
-        },
-    )
+    let recorded = write_record(iam, user, key_id, &KeyRecord::Deactivated(now)).await;
+    Ok(recorded.map_or_else(|error| unrecorded(&error), |()| Outcome::Applied))
+}
+
+/// A deactivation done without its record: what an operator should know.
+fn unrecorded(error: &Error) -> Outcome {
+    Outcome::AppliedWithNote(format!(
+        "deactivated, but its record could not be written ({error}): it will not be deleted \
+         after the quiet period"
+    ))
 }
 
 /// Writes (or overwrites) the record of a key on its user.

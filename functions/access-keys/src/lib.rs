@@ -409,6 +409,7 @@ impl AccessKeys {
             iam,
             &self.secrets,
             user,
+            key_id,
             &secret_name,
             self.settings.secret_kms_key_id.as_deref(),
         )
