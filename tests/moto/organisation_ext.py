@@ -462,9 +462,28 @@ class OrganisationExt:
         # Credentials moto never issued (the tests' own): moto's default identity.
         return Caller(DEFAULT_ACCOUNT_ID, f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/moto")
 
+    #: The calls this module answers or checks for callers that are no root session.
+    CALLS = frozenset(
+        {
+            "sts:AssumeRole",
+            "sts:AssumeRoot",
+            "iam:EnableOrganizationsRootCredentialsManagement",
+            "iam:EnableOrganizationsRootSessions",
+            "iam:DisableOrganizationsRootCredentialsManagement",
+            "iam:DisableOrganizationsRootSessions",
+            "iam:ListOrganizationsFeatures",
+            "lambda:Invoke",
+        }
+    )
+
     # -- WSGI: None when moto should answer ------------------------------------------------------
     def handle(self, environ: dict, action: str, body: bytes, start_response: Callable):
         service = action.split(":", 1)[0]
+        access_key = securityhub_ext.credential_scope(environ)[0] or ""
+        with self.lock:
+            in_root_session = access_key in self.root_sessions
+        if not in_root_session and action not in self.CALLS:
+            return None  # moto answers; no need to know the caller
         try:
             caller = self.caller(environ)
             if caller.root_session is not None:
@@ -474,13 +493,7 @@ class OrganisationExt:
                 return None
             if action == "sts:AssumeRoot":
                 return self._assume_root(caller, _form(environ, body), start_response)
-            if action in (
-                "iam:EnableOrganizationsRootCredentialsManagement",
-                "iam:EnableOrganizationsRootSessions",
-                "iam:DisableOrganizationsRootCredentialsManagement",
-                "iam:DisableOrganizationsRootSessions",
-                "iam:ListOrganizationsFeatures",
-            ):
+            if action.startswith("iam:"):
                 return self._root_features_call(caller, action, start_response)
             if action == "lambda:Invoke" and (
                 environ.get("HTTP_X_AMZ_INVOCATION_TYPE") == "Event"
