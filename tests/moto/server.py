@@ -40,6 +40,10 @@ closes them from the outside, so that product code never needs a test mode:
   sets what it shows;
 * Security Hub's BatchUpdateFindings and BatchUpdateFindingsV2, which moto lacks
   (``securityhub_ext.py``; ``GET /_test/securityhub/batch-update-findings[-v2]``);
+* organisations (``organisation_ext.py``): several accounts in one AWS Organizations
+  organisation, role trust on AssumeRole, asynchronous Lambda invocations recorded
+  (``GET /_test/lambda/invocations``), ListAccounts paging, and ``sts:AssumeRoot`` root sessions
+  on seeded root user credentials (``/_test/organisation/…``);
 * latency: ``--latency-ms N`` or ``POST /_test/latency {"ms": N}`` answers every AWS call N ms
   late, on a threaded server, so calls in flight overlap as on a real endpoint.
 
@@ -71,6 +75,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.secretsmanager.models import SecretsManagerBackend
 from werkzeug.serving import make_server
 
+import organisation_ext
 import securityhub_ext
 
 
@@ -284,6 +289,7 @@ class TestBed:
         # Keys created by side effects ("create_access_key"), as someone else would.
         self.side_effect_keys: list[str] = []
         self.securityhub = securityhub_ext.SecurityHubExt()
+        self.organisation = organisation_ext.OrganisationExt()
         # Every AWS call is answered this much later (seconds): the latency of a real endpoint.
         # The server is threaded, so calls in flight overlap as they do on a real one.
         self.latency = 0.0
@@ -332,6 +338,11 @@ class TestBed:
         return [answer]
 
     def _forward(self, environ, start_response, action: str, body: bytes):
+        # Role trust, AssumeRoot and its root sessions, asynchronous Lambda invocations (see
+        # organisation_ext.py): answered there, or None for moto to answer.
+        answer = self.organisation.handle(environ, action, body, start_response)
+        if answer is not None:
+            return answer
         # BatchUpdateFindings(V2): moto has neither (see securityhub_ext.py).
         if securityhub_ext.handles(environ):
             return self.securityhub.handle(environ, body, start_response)
@@ -358,6 +369,9 @@ class TestBed:
         rest = securityhub_ext.rest_action(environ)
         if rest is not None:
             return f"securityhub:{rest}"
+        rest = organisation_ext.rest_action(environ)
+        if rest is not None:
+            return rest
         target = environ.get("HTTP_X_AMZ_TARGET")
         auth = environ.get("HTTP_AUTHORIZATION", "")
         service = "unknown"
@@ -572,6 +586,8 @@ class TestBed:
             return {"ok": True}
         if path == "/_test/seed-users" and method == "POST":
             return self._seed_users(request.get("users", []))
+        if path.startswith(("/_test/organisation", "/_test/lambda", "/_test/sts")):
+            return self.organisation.control(path, method, request)
         if path.startswith("/_test/securityhub"):
             return self.securityhub.control(path, method, request)
         if path == "/_test/root" and method == "POST":
@@ -637,6 +653,7 @@ def main() -> None:
 
     _teach_moto_aws_rules()
     bed = TestBed()
+    organisation_ext.teach_moto(bed.organisation)
     bed.latency = args.latency_ms / 1000
     server = make_server(args.host, args.port, bed, threaded=True)
     print(f"PORT {server.server_port}", flush=True)

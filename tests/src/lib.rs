@@ -131,7 +131,7 @@ impl Moto {
     }
 
     /// A call to the test bed's own API (`/_test/…`, see `tests/moto/server.py`).
-    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.endpoint);
         let response = match (method, body) {
             ("GET", _) => ureq::get(&url).call(),

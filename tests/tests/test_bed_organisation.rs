@@ -1,0 +1,1414 @@
+//! The organisation test bed (issues 21 and 22): several accounts in one AWS Organizations
+//! organisation on moto's server, and what real AWS does that moto lacks, taught in
+//! `tests/moto/organisation_ext.py`: role trust on AssumeRole, asynchronous Lambda invocations
+//! recorded for replay, ListAccounts paging, and `sts:AssumeRoot` root sessions on seeded root
+//! user credentials. Each rule of the test bed has its test here; the helpers of the first
+//! section are what the organisation tests of the functions build on.
+
+use aws_config::SdkConfig;
+use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, InvocationType, Runtime};
+use aws_sdk_organizations::types::{AccountState, OrganizationFeatureSet};
+use aws_sdk_sts::types::PolicyDescriptorType;
+use integration_tests::{EXEMPT, Moto, Time, days_ago, iso};
+use serde_json::{Value, json};
+
+// ================================================================================================
+// The organisation test bed: helpers (the organisation tests of the functions build on these).
+// ================================================================================================
+
+/// The organisation's management account: the account of the tests' own credentials, which
+/// creates the organisation.
+pub const MANAGEMENT: &str = "123456789012";
+/// The member role's name and path (`MEMBER_ROLE_NAME`, `member-template.yaml`).
+pub const MEMBER_ROLE_NAME: &str = "iam-remediation-member";
+pub const MEMBER_ROLE_PATH: &str = "/iam-remediation/";
+/// The path of the organisation stack's function roles (as `template.yaml` puts them).
+pub const FUNCTION_ROLE_PATH: &str = "/iam-remediation/";
+/// The role Organizations creates in every account it creates, trusting the management account.
+pub const ACCOUNT_ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
+/// The root-task policies AssumeRoot accepts that the functions use.
+pub const AUDIT_ROOT: &str = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials";
+pub const DELETE_ROOT: &str = "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials";
+pub const IAM_SERVICE: &str = "iam.amazonaws.com";
+
+/// An organisation seeded by [`seed_organisation`]: account IDs and the function roles.
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    pub id: String,
+    /// [`MANAGEMENT`].
+    pub management: String,
+    /// The security account: delegated administrator for IAM and Security Hub, where the
+    /// functions run.
+    pub security: String,
+    /// Members carrying the member role (`/iam-remediation/<MEMBER_ROLE_NAME>`).
+    pub members: Vec<String>,
+    /// A member without the member role.
+    pub member_without_role: String,
+    /// A member with the member role, tagged `iam-remediation:exempt=true` in Organizations.
+    pub exempt_member: String,
+    /// A member closed with CloseAccount (`SUSPENDED`), its member role still there.
+    pub suspended_member: String,
+    /// The function roles in the security account, by function (`access-keys` …), which the
+    /// member roles trust.
+    pub function_roles: Vec<(String, String)>,
+}
+
+impl Organisation {
+    /// The function role ARN of `function` (`access-keys`, `root-credentials` …).
+    pub fn function_role(&self, function: &str) -> &str {
+        self.function_roles
+            .iter()
+            .find(|(name, _)| name == function)
+            .map_or_else(|| panic!("no function role {function}"), |(_, arn)| arn)
+    }
+
+    /// The member role's ARN in `account`.
+    pub fn member_role(account: &str) -> String {
+        format!("arn:aws:iam::{account}:role{MEMBER_ROLE_PATH}{MEMBER_ROLE_NAME}")
+    }
+
+    /// Every account that ListAccounts shows `ACTIVE`.
+    pub fn active_accounts(&self) -> Vec<String> {
+        let mut accounts = vec![self.management.clone(), self.security.clone()];
+        accounts.extend(self.members.iter().cloned());
+        accounts.push(self.member_without_role.clone());
+        accounts.push(self.exempt_member.clone());
+        accounts.sort();
+        accounts
+    }
+}
+
+/// The functions of the organisation stack, each with its own role in the security account.
+pub const FUNCTIONS: [&str; 5] = [
+    "access-keys",
+    "console-passwords",
+    "password-policy",
+    "inline-policies",
+    "root-credentials",
+];
+
+/// [`Moto::sdk_config`] signed with `credentials`.
+pub fn config_with(moto: &Moto, credentials: Credentials) -> SdkConfig {
+    moto.sdk_config()
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
+/// SDK credentials from STS credentials (AssumeRole's or AssumeRoot's).
+pub fn credentials_of(sts: &aws_sdk_sts::types::Credentials) -> Credentials {
+    Credentials::new(
+        sts.access_key_id(),
+        sts.secret_access_key(),
+        Some(sts.session_token().to_owned()),
+        None,
+        "test-bed",
+    )
+}
+
+/// Assumes `role_arn` as `config`'s principal; the SDK's error as it comes (a refusal is a test).
+pub async fn assume_role(
+    config: &SdkConfig,
+    role_arn: &str,
+    session: &str,
+) -> Result<Credentials, String> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let request = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session);
+    let answer = request.send().await.map_err(|e| error_text(&e))?;
+    Ok(credentials_of(answer.credentials().expect("credentials")))
+}
+
+/// Assumes `role_arn` as `config`'s principal and returns an SDK configuration acting as it.
+pub async fn config_as_role(moto: &Moto, config: &SdkConfig, role_arn: &str) -> SdkConfig {
+    let credentials = assume_role(config, role_arn, "test-bed")
+        .await
+        .unwrap_or_else(|e| panic!("AssumeRole {role_arn}: {e}"));
+    config_with(moto, credentials)
+}
+
+/// An administrator of `account`: the management account's session in the account's
+/// `OrganizationAccountAccessRole` (created by Organizations with the account).
+pub async fn account_admin(moto: &Moto, account: &str) -> SdkConfig {
+    let role = format!("arn:aws:iam::{account}:role/{ACCOUNT_ACCESS_ROLE}");
+    config_as_role(moto, &moto.sdk_config(), &role).await
+}
+
+/// What Lambda gives a function whose execution role is `role_arn` (`POST
+/// /_test/sts/service-credentials`: refused unless the role trusts lambda.amazonaws.com).
+pub fn function_config(moto: &Moto, role_arn: &str) -> SdkConfig {
+    let answer = moto.control(
+        "POST",
+        "/_test/sts/service-credentials",
+        Some(json!({"role_arn": role_arn, "service": "lambda.amazonaws.com"})),
+    );
+    let text = |field: &str| answer[field].as_str().expect(field).to_owned();
+    let credentials = Credentials::new(
+        text("AccessKeyId"),
+        text("SecretAccessKey"),
+        Some(text("SessionToken")),
+        None,
+        "lambda",
+    );
+    config_with(moto, credentials)
+}
+
+/// Credentials of an IAM user `user_name` created (with an access key) in `account`, any account,
+/// in the organisation or not (`POST /_test/organisation/account-user`).
+pub fn account_user_config(moto: &Moto, account: &str, user_name: &str) -> SdkConfig {
+    let answer = moto.control(
+        "POST",
+        "/_test/organisation/account-user",
+        Some(json!({"account": account, "user_name": user_name})),
+    );
+    let text = |field: &str| answer[field].as_str().expect(field).to_owned();
+    let credentials = Credentials::new(
+        text("AccessKeyId"),
+        text("SecretAccessKey"),
+        None,
+        None,
+        "account-user",
+    );
+    config_with(moto, credentials)
+}
+
+/// `code: message` of an AWS error (what the tests assert on).
+pub fn error_text<E: ProvideErrorMetadata>(error: &E) -> String {
+    format!(
+        "{}: {}",
+        error.code().unwrap_or("(no code)"),
+        error.message().unwrap_or("(no message)")
+    )
+}
+
+/// A role trust policy allowing `sts:AssumeRole` to these AWS principals.
+pub fn trusting(principals: &[&str]) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}]})
+}
+
+/// Creates a role in `iam`'s account with this trust policy, tagged with `tags`.
+pub async fn create_role_trusting(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    path: &str,
+    trust: &Value,
+    tags: &[(&str, &str)],
+) -> String {
+    let mut request = iam
+        .create_role()
+        .role_name(name)
+        .path(path)
+        .assume_role_policy_document(trust.to_string());
+    for (key, value) in tags {
+        let tag = aws_sdk_iam::types::Tag::builder().key(*key).value(*value);
+        request = request.tags(tag.build().expect("tag"));
+    }
+    let role = request
+        .send()
+        .await
+        .expect("CreateRole")
+        .role
+        .expect("role");
+    role.arn
+}
+
+/// Creates an account in the organisation (as the management account), tagged with `tags`.
+pub async fn create_account(
+    organizations: &aws_sdk_organizations::Client,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> String {
+    let mut request = organizations
+        .create_account()
+        .account_name(name)
+        .email(format!("{name}@example.com"));
+    for (key, value) in tags {
+        let tag = aws_sdk_organizations::types::Tag::builder()
+            .key(*key)
+            .value(*value);
+        request = request.tags(tag.build().expect("tag"));
+    }
+    let status = request.send().await.expect("CreateAccount");
+    let status = status.create_account_status.expect("status");
+    status.account_id.expect("account ID")
+}
+
+/// Seeds an organisation as its administrators would: the organisation (all features, created
+/// by [`MANAGEMENT`]), a security account that is the delegated administrator for IAM and
+/// Security Hub with trusted access for both, one role per function in it
+/// (`/iam-remediation/iam-remediation-<function>`, trusting Lambda), `member_count` members with
+/// the member role (trusting exactly those function roles, tagged exempt), a member without it,
+/// an exempt member (account tag `iam-remediation:exempt=true`) and a suspended member, and
+/// centralized root access (root credentials management and root sessions) enabled.
+pub async fn seed_organisation(moto: &Moto, member_count: usize) -> Organisation {
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config());
+    let created = organizations
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let id = created
+        .organization
+        .and_then(|o| o.id)
+        .expect("organisation ID");
+    let security = create_account(&organizations, "security", &[]).await;
+    let mut members = Vec::new();
+    for n in 0..member_count {
+        members.push(create_account(&organizations, &format!("member-{n}"), &[]).await);
+    }
+    let member_without_role = create_account(&organizations, "no-role", &[]).await;
+    let exempt_member = create_account(&organizations, "exempt", &[(EXEMPT, "true")]).await;
+    let suspended_member = create_account(&organizations, "suspended", &[]).await;
+
+    for service in [IAM_SERVICE, "securityhub.amazonaws.com"] {
+        organizations
+            .enable_aws_service_access()
+            .service_principal(service)
+            .send()
+            .await
+            .expect("EnableAWSServiceAccess");
+        organizations
+            .register_delegated_administrator()
+            .account_id(&security)
+            .service_principal(service)
+            .send()
+            .await
+            .expect("RegisterDelegatedAdministrator");
+    }
+
+    let security_iam = aws_sdk_iam::Client::new(&account_admin(moto, &security).await);
+    let lambda_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let mut function_roles = Vec::new();
+    for function in FUNCTIONS {
+        let name = format!("iam-remediation-{function}");
+        let arn = create_role_trusting(
+            &security_iam,
+            &name,
+            FUNCTION_ROLE_PATH,
+            &lambda_trust,
+            &[(EXEMPT, "true")],
+        )
+        .await;
+        function_roles.push((function.to_owned(), arn));
+    }
+
+    let trusted: Vec<&str> = function_roles.iter().map(|(_, arn)| arn.as_str()).collect();
+    let with_role = members
+        .iter()
+        .chain([&exempt_member, &suspended_member])
+        .cloned()
+        .collect::<Vec<_>>();
+    for account in &with_role {
+        add_member_role(moto, account, &trusting(&trusted)).await;
+    }
+
+    organizations
+        .close_account()
+        .account_id(&suspended_member)
+        .send()
+        .await
+        .expect("CloseAccount");
+
+    let iam = moto.iam();
+    iam.enable_organizations_root_credentials_management()
+        .send()
+        .await
+        .expect("EnableOrganizationsRootCredentialsManagement");
+    iam.enable_organizations_root_sessions()
+        .send()
+        .await
+        .expect("EnableOrganizationsRootSessions");
+
+    Organisation {
+        id,
+        management: MANAGEMENT.to_owned(),
+        security,
+        members,
+        member_without_role,
+        exempt_member,
+        suspended_member,
+        function_roles,
+    }
+}
+
+/// Gives `account` the member role with this trust policy (as `member-template.yaml` does).
+pub async fn add_member_role(moto: &Moto, account: &str, trust: &Value) -> String {
+    let iam = aws_sdk_iam::Client::new(&account_admin(moto, account).await);
+    create_role_trusting(
+        &iam,
+        MEMBER_ROLE_NAME,
+        MEMBER_ROLE_PATH,
+        trust,
+        &[(EXEMPT, "true")],
+    )
+    .await
+}
+
+/// Every account of the organisation as `config`'s principal reads them, page by page
+/// (`max_results` per page): (ID, state) in the order ListAccounts gives them, and the number of
+/// pages.
+pub async fn list_accounts(
+    config: &SdkConfig,
+    max_results: Option<i32>,
+) -> Result<(Vec<(String, String)>, usize), String> {
+    let organizations = aws_sdk_organizations::Client::new(config);
+    let mut accounts = Vec::new();
+    let mut pages = 0;
+    let mut token: Option<String> = None;
+    loop {
+        let request = organizations
+            .list_accounts()
+            .set_max_results(max_results)
+            .set_next_token(token.take());
+        let page = request.send().await.map_err(|e| error_text(&e))?;
+        pages += 1;
+        for account in page.accounts() {
+            let state = account
+                .state()
+                .map(AccountState::as_str)
+                .unwrap_or_default();
+            accounts.push((
+                account.id().unwrap_or_default().to_owned(),
+                state.to_owned(),
+            ));
+        }
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => return Ok((accounts, pages)),
+        }
+    }
+}
+
+/// Sets an account's `State` (`PENDING_CLOSURE`, `CLOSED` …) straight, as time would.
+pub fn set_account_state(moto: &Moto, account: &str, state: &str) {
+    let body = json!({"account_id": account, "state": state});
+    moto.control("POST", "/_test/organisation/account-state", Some(body));
+}
+
+/// Makes every ListAccounts page at most `size` accounts long, whatever MaxResults asked
+/// (`None`: as asked, 20 at most).
+pub fn set_accounts_page_size(moto: &Moto, size: Option<u32>) {
+    let body = json!({ "page_size": size });
+    moto.control("POST", "/_test/organisation/list-accounts", Some(body));
+}
+
+/// Sets the organisation's centralized root access features straight
+/// (`RootCredentialsManagement`, `RootSessions`), as IAM's Enable/Disable calls would.
+pub fn set_root_features(moto: &Moto, features: &[&str]) {
+    let body = json!({ "features": features });
+    moto.control("POST", "/_test/organisation/root-features", Some(body));
+}
+
+// -- Lambda -------------------------------------------------------------------------------------
+
+/// An empty zip archive: moto stores a function's code without running it.
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/// Creates the function `name` with execution role `role_arn` in `lambda`'s account; its ARN.
+pub async fn create_function(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    role_arn: &str,
+) -> String {
+    let code = FunctionCode::builder()
+        .zip_file(Blob::new(EMPTY_ZIP.to_vec()))
+        .build();
+    let created = lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role_arn)
+        .code(code)
+        .send()
+        .await
+        .expect("CreateFunction");
+    created.function_arn.expect("function ARN")
+}
+
+/// One asynchronous invocation (`InvocationType=Event`) the test bed recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatched {
+    pub function_name: String,
+    pub function_arn: String,
+    pub account: String,
+    pub payload: Value,
+}
+
+fn dispatched_from(recorded: &Value) -> Vec<Dispatched> {
+    let text = |entry: &Value, field: &str| entry[field].as_str().unwrap_or_default().to_owned();
+    recorded
+        .as_array()
+        .expect("invocations")
+        .iter()
+        .map(|entry| Dispatched {
+            function_name: text(entry, "function_name"),
+            function_arn: text(entry, "function_arn"),
+            account: text(entry, "account"),
+            payload: entry["payload"].clone(),
+        })
+        .collect()
+}
+
+/// The asynchronous invocations made so far (`GET /_test/lambda/invocations`), oldest first.
+pub fn dispatched(moto: &Moto) -> Vec<Dispatched> {
+    dispatched_from(&moto.control("GET", "/_test/lambda/invocations", None))
+}
+
+/// The asynchronous invocations made so far, forgotten by the test bed (`POST
+/// /_test/lambda/invocations/take`): a test replays each one exactly once, as Lambda runs it.
+pub fn take_dispatched(moto: &Moto) -> Vec<Dispatched> {
+    dispatched_from(&moto.control("POST", "/_test/lambda/invocations/take", None))
+}
+
+// -- root user credentials and AssumeRoot ---------------------------------------------------------
+
+/// A root access key to seed: active or not, created and last used when.
+#[derive(Debug, Clone, Copy)]
+pub struct RootKey {
+    pub active: bool,
+    pub created: Time,
+    pub last_used: Option<Time>,
+}
+
+/// The root user credentials of a member account, to seed.
+#[derive(Debug, Clone, Default)]
+pub struct RootCredentials {
+    pub access_keys: Vec<RootKey>,
+    /// A console password: created when, last used when.
+    pub password: Option<(Time, Option<Time>)>,
+    /// MFA devices: `true` for a virtual one, `false` for a hardware one.
+    pub mfa_devices: Vec<bool>,
+    pub signing_certificates: usize,
+}
+
+/// Gives `account`'s root user these credentials (`POST /_test/organisation/root-credentials/<account>`),
+/// replacing what it had. Returns them as the test bed holds them, with their IDs:
+/// `{"access_keys": [{"access_key_id", "status", "create_date", "last_used"}], "login_profile",
+/// "mfa_devices": [{"serial_number", "virtual", "enabled"}], "signing_certificates":
+/// [{"certificate_id", "status"}]}`.
+pub fn seed_root_credentials(moto: &Moto, account: &str, credentials: &RootCredentials) -> Value {
+    let keys: Vec<Value> = credentials
+        .access_keys
+        .iter()
+        .map(|key| {
+            json!({"status": if key.active { "Active" } else { "Inactive" },
+                   "create_date": iso(key.created),
+                   "last_used": key.last_used.map(iso)})
+        })
+        .collect();
+    let password = credentials.password.map(
+        |(created, used)| json!({"create_date": iso(created), "password_last_used": used.map(iso)}),
+    );
+    let devices: Vec<Value> = (credentials.mfa_devices.iter().enumerate())
+        .map(|(n, is_virtual)| {
+            let serial = if *is_virtual {
+                format!("arn:aws:iam::{account}:mfa/root-device-{n}")
+            } else {
+                format!("GAHT1234567{n}")
+            };
+            json!({"serial_number": serial, "virtual": is_virtual})
+        })
+        .collect();
+    let certificates = vec![json!({}); credentials.signing_certificates];
+    moto.control(
+        "POST",
+        &format!("/_test/organisation/root-credentials/{account}"),
+        Some(json!({"access_keys": keys, "login_profile": password,
+                    "mfa_devices": devices, "signing_certificates": certificates})),
+    )
+}
+
+/// `account`'s root user credentials as the test bed holds them now (as
+/// [`seed_root_credentials`] returns them).
+pub fn root_credentials(moto: &Moto, account: &str) -> Value {
+    let path = format!("/_test/organisation/root-credentials/{account}");
+    moto.control("GET", &path, None)
+}
+
+/// The root sessions AssumeRoot issued: `{"account", "task_policy_arn", "duration_seconds",
+/// "caller", "caller_account", …}` (no secrets).
+pub fn root_sessions(moto: &Moto) -> Vec<Value> {
+    let sessions = moto.control("GET", "/_test/organisation/root-sessions", None);
+    sessions.as_array().expect("sessions").clone()
+}
+
+/// AssumeRoot as `config`'s principal into `target` with `task_policy`, for `duration` seconds
+/// (`None`: AWS's default); the SDK's error as `code: message`.
+pub async fn assume_root(
+    config: &SdkConfig,
+    target: &str,
+    task_policy: &str,
+    duration: Option<i32>,
+) -> Result<Credentials, String> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let policy = PolicyDescriptorType::builder().arn(task_policy).build();
+    let request = sts
+        .assume_root()
+        .target_principal(target)
+        .task_policy_arn(policy)
+        .set_duration_seconds(duration);
+    let answer = request.send().await.map_err(|e| error_text(&e))?;
+    Ok(credentials_of(answer.credentials().expect("credentials")))
+}
+
+/// An IAM client acting as `target`'s root user with `task_policy`, through AssumeRoot as
+/// `config`'s principal.
+pub async fn root_iam(
+    moto: &Moto,
+    config: &SdkConfig,
+    target: &str,
+    task_policy: &str,
+) -> aws_sdk_iam::Client {
+    let credentials = assume_root(config, target, task_policy, Some(900))
+        .await
+        .unwrap_or_else(|e| panic!("AssumeRoot {target}: {e}"));
+    aws_sdk_iam::Client::new(&config_with(moto, credentials))
+}
+
+// ================================================================================================
+// The tests
+// ================================================================================================
+
+/// The account `config` acts in, as STS says.
+async fn account_of(config: &SdkConfig) -> String {
+    let sts = aws_sdk_sts::Client::new(config);
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity");
+    identity.account.expect("account")
+}
+
+async fn user_names(iam: &aws_sdk_iam::Client) -> Vec<String> {
+    let users = iam.list_users().send().await.expect("ListUsers");
+    users.users.into_iter().map(|u| u.user_name).collect()
+}
+
+#[tokio::test]
+async fn an_organisation_of_several_accounts_each_with_its_own_iam() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 2).await;
+
+    // The delegated administrator reads the whole organisation, states included.
+    let security = function_config(&moto, org.function_role("access-keys"));
+    let (accounts, _) = list_accounts(&security, None).await.expect("ListAccounts");
+    let active: Vec<String> = {
+        let mut ids: Vec<String> = (accounts.iter())
+            .filter(|(_, state)| state == "ACTIVE")
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(active, org.active_accounts(), "{accounts:?}");
+    let suspended = accounts.iter().find(|(id, _)| *id == org.suspended_member);
+    assert_eq!(suspended.map(|(_, s)| s.as_str()), Some("SUSPENDED"));
+    assert_eq!(account_of(&security).await, org.security);
+
+    // A function role's session assumes the member role and acts in that member account only.
+    let member = &org.members[0];
+    let as_member = config_as_role(&moto, &security, &Organisation::member_role(member)).await;
+    assert_eq!(account_of(&as_member).await, *member);
+    let member_iam = aws_sdk_iam::Client::new(&as_member);
+    member_iam
+        .create_user()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("CreateUser");
+    assert_eq!(user_names(&member_iam).await, ["alice"]);
+    let other = config_as_role(
+        &moto,
+        &security,
+        &Organisation::member_role(&org.members[1]),
+    )
+    .await;
+    assert!(
+        user_names(&aws_sdk_iam::Client::new(&other))
+            .await
+            .is_empty()
+    );
+    assert!(
+        user_names(&moto.iam()).await.is_empty(),
+        "the management account"
+    );
+
+    // The exempt member carries its tag in Organizations.
+    let organizations = aws_sdk_organizations::Client::new(&security);
+    let tags = organizations
+        .list_tags_for_resource()
+        .resource_id(&org.exempt_member)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == EXEMPT && t.value() == "true"),
+        "{tags:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_member_that_is_no_delegated_administrator_cannot_list_the_accounts() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+
+    let member = account_admin(&moto, &org.members[0]).await;
+    let refused = list_accounts(&member, None).await.expect_err("refused");
+    assert!(refused.starts_with("AccessDeniedException"), "{refused}");
+}
+
+#[tokio::test]
+async fn assume_role_into_a_role_that_does_not_exist_is_refused() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let security = function_config(&moto, org.function_role("access-keys"));
+
+    let missing = Organisation::member_role(&org.member_without_role);
+    let refused = assume_role(&security, &missing, "access-keys").await;
+
+    let error = refused.expect_err("a role that does not exist");
+    assert!(
+        error.starts_with("AccessDenied: User: arn:aws:sts::")
+            && error.contains(&format!(
+                "is not authorized to perform: sts:AssumeRole on resource: {missing}"
+            )),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn assume_role_is_refused_to_whom_the_trust_policy_does_not_name() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let member_role = Organisation::member_role(&org.members[0]);
+
+    // The management account is not among the member role's trusted principals.
+    let error = assume_role(&moto.sdk_config(), &member_role, "management").await;
+    let error = error.expect_err("the management account");
+    assert!(error.starts_with("AccessDenied"), "{error}");
+
+    // A role of the security account that is not a function role.
+    let security_iam = aws_sdk_iam::Client::new(&account_admin(&moto, &org.security).await);
+    let lambda_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let other =
+        create_role_trusting(&security_iam, "other-function", "/", &lambda_trust, &[]).await;
+    let error = assume_role(&function_config(&moto, &other), &member_role, "other").await;
+    assert!(error.expect_err("another role").starts_with("AccessDenied"));
+
+    // Each function role is trusted.
+    for function in FUNCTIONS {
+        let config = function_config(&moto, org.function_role(function));
+        let assumed = assume_role(&config, &member_role, function).await;
+        assert!(assumed.is_ok(), "{function}: {assumed:?}");
+    }
+
+    // A role Lambda is not trusted by gets no function credentials.
+    let not_for_lambda = create_role_trusting(
+        &security_iam,
+        "not-for-lambda",
+        "/",
+        &trusting(&[MANAGEMENT]),
+        &[],
+    )
+    .await;
+    let url = format!("{}/_test/sts/service-credentials", moto.endpoint);
+    let refused = ureq::post(&url).send_json(json!({"role_arn": not_for_lambda}));
+    assert!(refused.is_err(), "a role that does not trust Lambda");
+}
+
+#[tokio::test]
+async fn a_trust_policy_on_the_function_roles_path_holds_inside_the_organisation_only() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let path_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:PrincipalOrgID": org.id},
+            "ArnLike": {"aws:PrincipalArn": format!("arn:aws:iam::{}:role{FUNCTION_ROLE_PATH}*", org.security)}}}]});
+    let target = org.member_without_role.clone();
+    let role = add_member_role(&moto, &target, &path_trust).await;
+
+    let function = function_config(&moto, org.function_role("root-credentials"));
+    assert!(assume_role(&function, &role, "fn").await.is_ok());
+
+    // A role elsewhere in the organisation, not on the path.
+    let management_role = format!("arn:aws:iam::{}:role/{ACCOUNT_ACCESS_ROLE}", org.members[0]);
+    let member = config_as_role(&moto, &moto.sdk_config(), &management_role).await;
+    let error = assume_role(&member, &role, "member")
+        .await
+        .expect_err("off the path");
+    assert!(error.starts_with("AccessDenied"), "{error}");
+
+    // The same path in an account outside the organisation.
+    let outsider = aws_sdk_iam::Client::new(&account_user_config(&moto, "999988887777", "admin"));
+    let lambda_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let impostor = create_role_trusting(
+        &outsider,
+        "iam-remediation-access-keys",
+        FUNCTION_ROLE_PATH,
+        &lambda_trust,
+        &[],
+    )
+    .await;
+    let error = assume_role(&function_config(&moto, &impostor), &role, "x").await;
+    assert!(error.expect_err("outside").starts_with("AccessDenied"));
+}
+
+#[tokio::test]
+async fn asynchronous_invocations_are_recorded_for_replay() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let role = org.function_role("access-keys").to_owned();
+    let security = function_config(&moto, &role);
+    let admin = account_admin(&moto, &org.security).await;
+    let arn = create_function(&aws_sdk_lambda::Client::new(&admin), "access-keys", &role).await;
+
+    let lambda = aws_sdk_lambda::Client::new(&security);
+    for account in &org.members {
+        let payload = json!({ "accounts": [account] });
+        let answer = lambda
+            .invoke()
+            .function_name("access-keys")
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload.to_string()))
+            .send()
+            .await
+            .expect("Invoke");
+        assert_eq!(answer.status_code, 202);
+    }
+    lambda
+        .invoke()
+        .function_name(&arn)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"accounts": ["*"]}"#))
+        .send()
+        .await
+        .expect("Invoke by ARN");
+
+    let expected: Vec<Dispatched> = org
+        .members
+        .iter()
+        .map(|a| json!({ "accounts": [a] }))
+        .chain([json!({"accounts": ["*"]})])
+        .map(|payload| Dispatched {
+            function_name: "access-keys".into(),
+            function_arn: arn.clone(),
+            account: org.security.clone(),
+            payload,
+        })
+        .collect();
+    assert_eq!(dispatched(&moto), expected);
+    assert_eq!(moto.call_count("lambda:Invoke"), 2);
+    assert_eq!(take_dispatched(&moto), expected);
+    assert!(dispatched(&moto).is_empty(), "taken");
+
+    let missing = lambda
+        .invoke()
+        .function_name("no-such-function")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .map_err(|e| error_text(&e));
+    let error = missing.expect_err("no such function");
+    assert!(error.starts_with("ResourceNotFoundException"), "{error}");
+    assert!(dispatched(&moto).is_empty());
+}
+
+#[tokio::test]
+async fn list_accounts_pages_at_most_twenty_accounts() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 20).await;
+    let security = function_config(&moto, org.function_role("access-keys"));
+    let all = org.active_accounts().len() + 1;
+    assert_eq!(all, 25);
+
+    let (accounts, pages) = list_accounts(&security, None).await.expect("default pages");
+    assert_eq!((accounts.len(), pages), (all, 2));
+    let (by_seven, pages) = list_accounts(&security, Some(7)).await.expect("7 a page");
+    assert_eq!(
+        (pages, &by_seven),
+        (4, &accounts),
+        "the same accounts in the same order"
+    );
+    let (_, pages) = list_accounts(&security, Some(20)).await.expect("20 a page");
+    assert_eq!(pages, 2);
+
+    let error = list_accounts(&security, Some(21))
+        .await
+        .expect_err("21 a page");
+    assert!(error.starts_with("InvalidInputException"), "{error}");
+
+    // Fewer than asked, as AWS may answer: the caller must follow NextToken.
+    set_accounts_page_size(&moto, Some(3));
+    let (short, pages) = list_accounts(&security, Some(20))
+        .await
+        .expect("short pages");
+    assert_eq!((pages, &short), (9, &accounts));
+    set_accounts_page_size(&moto, None);
+
+    let organizations = aws_sdk_organizations::Client::new(&security);
+    let bad = organizations
+        .list_accounts()
+        .next_token("not-a-token")
+        .send()
+        .await;
+    let error = error_text(&bad.expect_err("a token AWS never gave"));
+    assert!(error.starts_with("InvalidInputException"), "{error}");
+}
+
+#[tokio::test]
+async fn account_states_are_set_as_time_would() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 2).await;
+    set_account_state(&moto, &org.members[0], "PENDING_CLOSURE");
+    set_account_state(&moto, &org.members[1], "CLOSED");
+
+    let (accounts, _) = list_accounts(&moto.sdk_config(), None)
+        .await
+        .expect("ListAccounts");
+    let state = |id: &str| {
+        accounts
+            .iter()
+            .find(|(a, _)| a == id)
+            .map(|(_, s)| s.clone())
+    };
+    assert_eq!(state(&org.members[0]).as_deref(), Some("PENDING_CLOSURE"));
+    assert_eq!(state(&org.members[1]).as_deref(), Some("CLOSED"));
+    assert_eq!(state(&org.suspended_member).as_deref(), Some("SUSPENDED"));
+    assert_eq!(state(&org.security).as_deref(), Some("ACTIVE"));
+}
+
+// -- AssumeRoot -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn assume_root_is_for_the_management_account_and_the_iam_delegated_administrator() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 2).await;
+    let target = &org.members[0];
+
+    let management = assume_root(&moto.sdk_config(), target, AUDIT_ROOT, None).await;
+    assert!(management.is_ok(), "{management:?}");
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let delegated = assume_root(&security, target, AUDIT_ROOT, Some(300)).await;
+    assert!(delegated.is_ok(), "{delegated:?}");
+
+    let member = account_admin(&moto, &org.members[1]).await;
+    let error = assume_root(&member, target, AUDIT_ROOT, None)
+        .await
+        .expect_err("a member");
+    assert!(
+        error.starts_with(&format!(
+            "AccessDenied: User: arn:aws:sts::{}:assumed-role/{ACCOUNT_ACCESS_ROLE}/",
+            org.members[1]
+        )) && error.contains(&format!(
+            "sts:AssumeRoot on resource: arn:aws:iam::{target}:root"
+        )) && error
+            .contains("neither the management account nor the delegated administrator for IAM"),
+        "{error}"
+    );
+
+    let sessions = root_sessions(&moto);
+    let seen: Vec<(&str, &str, i64)> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s["caller_account"].as_str().unwrap_or_default(),
+                s["task_policy_arn"].as_str().unwrap_or_default(),
+                s["duration_seconds"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (MANAGEMENT, AUDIT_ROOT, 900),
+            (org.security.as_str(), AUDIT_ROOT, 300)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn assume_root_needs_trusted_access_for_iam_and_root_sessions() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let target = &org.members[0];
+
+    set_root_features(&moto, &["RootCredentialsManagement"]);
+    let error = assume_root(&security, target, AUDIT_ROOT, None).await;
+    let error = error.expect_err("root sessions off");
+    assert!(
+        error.starts_with("AccessDenied") && error.contains("RootSessions"),
+        "{error}"
+    );
+
+    set_root_features(&moto, &["RootCredentialsManagement", "RootSessions"]);
+    assert!(
+        assume_root(&security, target, AUDIT_ROOT, None)
+            .await
+            .is_ok()
+    );
+
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config());
+    organizations
+        .disable_aws_service_access()
+        .service_principal(IAM_SERVICE)
+        .send()
+        .await
+        .expect("DisableAWSServiceAccess");
+    let error = assume_root(&security, target, AUDIT_ROOT, None).await;
+    let error = error.expect_err("no trusted access");
+    assert!(
+        error.starts_with("AccessDenied") && error.contains("trusted access for IAM"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn centralized_root_access_is_switched_by_the_management_account() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let iam = moto.iam();
+    let security_iam = aws_sdk_iam::Client::new(&function_config(
+        &moto,
+        org.function_role("root-credentials"),
+    ));
+
+    let features = security_iam.list_organizations_features().send().await;
+    let features = features.expect("the delegated administrator reads them");
+    assert_eq!(features.organization_id(), Some(org.id.as_str()));
+    let mut enabled: Vec<&str> = features
+        .enabled_features()
+        .iter()
+        .map(aws_sdk_iam::types::FeatureType::as_str)
+        .collect();
+    enabled.sort_unstable();
+    assert_eq!(enabled, ["RootCredentialsManagement", "RootSessions"]);
+
+    let refused = security_iam
+        .enable_organizations_root_sessions()
+        .send()
+        .await;
+    let error = error_text(&refused.expect_err("only the management account enables"));
+    assert!(
+        error.starts_with("CallerIsNotManagementAccountException"),
+        "{error}"
+    );
+
+    let member_iam = aws_sdk_iam::Client::new(&account_admin(&moto, &org.members[0]).await);
+    let refused = member_iam.list_organizations_features().send().await;
+    let error = error_text(&refused.expect_err("a member"));
+    assert!(
+        error.starts_with("AccountNotManagementOrDelegatedAdministratorException"),
+        "{error}"
+    );
+
+    iam.disable_organizations_root_sessions()
+        .send()
+        .await
+        .expect("DisableOrganizationsRootSessions");
+    let target = &org.members[0];
+    let error = assume_root(&moto.sdk_config(), target, AUDIT_ROOT, None).await;
+    assert!(error.expect_err("disabled").contains("RootSessions"));
+    iam.enable_organizations_root_sessions()
+        .send()
+        .await
+        .expect("EnableOrganizationsRootSessions");
+    assert!(
+        assume_root(&moto.sdk_config(), target, AUDIT_ROOT, None)
+            .await
+            .is_ok()
+    );
+
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config());
+    organizations
+        .disable_aws_service_access()
+        .service_principal(IAM_SERVICE)
+        .send()
+        .await
+        .expect("DisableAWSServiceAccess");
+    let refused = iam.list_organizations_features().send().await;
+    let error = error_text(&refused.expect_err("no trusted access"));
+    assert!(
+        error.starts_with("ServiceAccessNotEnabledException"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn assume_root_reaches_active_member_accounts_with_a_root_task_policy_for_at_most_900_seconds()
+ {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let member = &org.members[0];
+
+    for (target, why) in [
+        (MANAGEMENT, "is the organization's management account"),
+        (org.suspended_member.as_str(), "is SUSPENDED"),
+        (
+            "999988887777",
+            "is not a member account of the organization",
+        ),
+    ] {
+        let error = assume_root(&security, target, DELETE_ROOT, None).await;
+        let error = error.expect_err(target);
+        assert!(
+            error.starts_with("AccessDenied") && error.contains(why),
+            "{target}: {error}"
+        );
+    }
+
+    let error = assume_root(
+        &security,
+        member,
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        None,
+    );
+    let error = error.await.expect_err("not a root-task policy");
+    assert!(error.starts_with("ValidationError"), "{error}");
+
+    let error = assume_root(&security, member, DELETE_ROOT, Some(901)).await;
+    let error = error.expect_err("longer than 900 seconds");
+    assert!(
+        error.starts_with("ValidationError") && error.contains("900"),
+        "{error}"
+    );
+
+    let by_arn = format!("arn:aws:iam::{member}:root");
+    let credentials = assume_root(&security, &by_arn, DELETE_ROOT, Some(900)).await;
+    let iam = aws_sdk_iam::Client::new(&config_with(&moto, credentials.expect("by ARN")));
+    assert!(iam.list_access_keys().send().await.is_ok());
+
+    // A session that has ended.
+    let expired = assume_root(&security, member, AUDIT_ROOT, Some(0)).await;
+    let iam = aws_sdk_iam::Client::new(&config_with(&moto, expired.expect("0 seconds")));
+    let error = error_text(&iam.list_access_keys().send().await.expect_err("expired"));
+    assert!(error.starts_with("ExpiredToken"), "{error}");
+}
+
+fn seeded_root(moto: &Moto, account: &str) -> Value {
+    seed_root_credentials(
+        moto,
+        account,
+        &RootCredentials {
+            access_keys: vec![
+                RootKey {
+                    active: true,
+                    created: days_ago(400),
+                    last_used: Some(days_ago(3)),
+                },
+                RootKey {
+                    active: false,
+                    created: days_ago(200),
+                    last_used: None,
+                },
+            ],
+            password: Some((days_ago(300), Some(days_ago(30)))),
+            mfa_devices: vec![true, false],
+            signing_certificates: 1,
+        },
+    )
+}
+
+fn ids(seeded: &Value, list: &str, field: &str) -> Vec<String> {
+    seeded[list]
+        .as_array()
+        .expect(list)
+        .iter()
+        .map(|entry| entry[field].as_str().expect(field).to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_audit_root_session_reads_the_root_user_credentials() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 2).await;
+    let member = &org.members[0];
+    let seeded = seeded_root(&moto, member);
+    let keys = ids(&seeded, "access_keys", "access_key_id");
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let iam = root_iam(&moto, &security, member, AUDIT_ROOT).await;
+
+    let listed = iam.list_access_keys().send().await.expect("ListAccessKeys");
+    let listed: Vec<(String, String, String)> = listed
+        .access_key_metadata()
+        .iter()
+        .map(|k| {
+            let created = k.create_date().expect("created");
+            let created = Time::from_timestamp(created.secs(), 0).expect("time");
+            (
+                k.access_key_id().unwrap_or_default().to_owned(),
+                k.status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                created.format("%Y-%m-%d").to_string(),
+            )
+        })
+        .collect();
+    let day = |days| days_ago(days).format("%Y-%m-%d").to_string();
+    assert_eq!(
+        listed,
+        [
+            (keys[0].clone(), "Active".into(), day(400)),
+            (keys[1].clone(), "Inactive".into(), day(200)),
+        ]
+    );
+    let used = iam
+        .get_access_key_last_used()
+        .access_key_id(&keys[0])
+        .send()
+        .await;
+    let used = used
+        .expect("GetAccessKeyLastUsed")
+        .access_key_last_used
+        .expect("last used");
+    let when = used.last_used_date.expect("used");
+    assert_eq!(
+        Time::from_timestamp(when.secs(), 0)
+            .expect("time")
+            .format("%Y-%m-%d")
+            .to_string(),
+        day(3)
+    );
+    let never = iam
+        .get_access_key_last_used()
+        .access_key_id(&keys[1])
+        .send()
+        .await;
+    let never = never
+        .expect("never used")
+        .access_key_last_used
+        .expect("last used");
+    assert!(never.last_used_date.is_none());
+    assert_eq!(never.service_name, "N/A");
+
+    assert!(
+        iam.get_login_profile().send().await.is_ok(),
+        "the root password"
+    );
+    let devices = iam.list_mfa_devices().send().await.expect("ListMFADevices");
+    assert_eq!(devices.mfa_devices().len(), 2);
+    let certificates = iam
+        .list_signing_certificates()
+        .send()
+        .await
+        .expect("certificates");
+    assert_eq!(certificates.certificates().len(), 1);
+    let me = iam
+        .get_user()
+        .send()
+        .await
+        .expect("GetUser")
+        .user
+        .expect("user");
+    assert_eq!(me.arn, format!("arn:aws:iam::{member}:root"));
+    let sts = aws_sdk_sts::Client::new(&config_with(&moto, {
+        assume_root(&security, member, AUDIT_ROOT, None)
+            .await
+            .expect("session")
+    }));
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity");
+    assert_eq!(
+        identity.arn(),
+        Some(format!("arn:aws:iam::{member}:root").as_str())
+    );
+
+    // Each account has its own root user: the other member's is empty.
+    let other = root_iam(&moto, &security, &org.members[1], AUDIT_ROOT).await;
+    let none = other
+        .list_access_keys()
+        .send()
+        .await
+        .expect("ListAccessKeys");
+    assert!(none.access_key_metadata().is_empty());
+}
+
+#[tokio::test]
+async fn an_audit_root_session_changes_nothing_and_reaches_nothing_else() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let member = &org.members[0];
+    let seeded = seeded_root(&moto, member);
+    let keys = ids(&seeded, "access_keys", "access_key_id");
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let iam = root_iam(&moto, &security, member, AUDIT_ROOT).await;
+
+    // Nothing the audit policy does not allow: no deletion, no IAM user, no other call.
+    let denied = [
+        error_text(
+            &iam.delete_access_key()
+                .access_key_id(&keys[0])
+                .send()
+                .await
+                .expect_err("delete"),
+        ),
+        error_text(
+            &iam.delete_login_profile()
+                .send()
+                .await
+                .expect_err("delete password"),
+        ),
+        error_text(&iam.list_users().send().await.expect_err("ListUsers")),
+        error_text(
+            &iam.list_access_keys()
+                .user_name("alice")
+                .send()
+                .await
+                .expect_err("a user's keys"),
+        ),
+        error_text(
+            &iam.create_user()
+                .user_name("mallory")
+                .send()
+                .await
+                .expect_err("CreateUser"),
+        ),
+    ];
+    for error in &denied {
+        assert!(
+            error.starts_with(&format!(
+                "AccessDenied: User: arn:aws:iam::{member}:root is not authorized to perform: iam:"
+            )),
+            "{error}"
+        );
+    }
+    assert!(denied[0].contains("because no session policy allows the iam:DeleteAccessKey action"));
+    let organizations = aws_sdk_organizations::Client::new(&config_with(&moto, {
+        assume_root(&security, member, AUDIT_ROOT, None)
+            .await
+            .expect("session")
+    }));
+    let error = organizations
+        .list_accounts()
+        .send()
+        .await
+        .expect_err("Organizations");
+    assert!(error_text(&error).starts_with("AccessDenied"), "{error:?}");
+    assert_eq!(root_credentials(&moto, member), seeded, "unchanged");
+}
+
+/// GetAccountSummary's root user fields: access keys, MFA, signing certificates present (0 or 1).
+async fn root_summary(iam: &aws_sdk_iam::Client) -> [i32; 3] {
+    use aws_sdk_iam::types::SummaryKeyType;
+    let summary = iam
+        .get_account_summary()
+        .send()
+        .await
+        .expect("GetAccountSummary");
+    let map = summary.summary_map.unwrap_or_default();
+    [
+        SummaryKeyType::AccountAccessKeysPresent,
+        SummaryKeyType::AccountMfaEnabled,
+        SummaryKeyType::AccountSigningCertificatesPresent,
+    ]
+    .map(|key| map.get(&key).copied().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_delete_root_session_deletes_the_root_user_credentials() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 1).await;
+    let member = &org.members[0];
+    let seeded = seeded_root(&moto, member);
+    let keys = ids(&seeded, "access_keys", "access_key_id");
+    let devices = ids(&seeded, "mfa_devices", "serial_number");
+    let certificates = ids(&seeded, "signing_certificates", "certificate_id");
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let iam = root_iam(&moto, &security, member, DELETE_ROOT).await;
+    let member_role = Organisation::member_role(member);
+    let function = function_config(&moto, org.function_role("access-keys"));
+    let member_iam =
+        aws_sdk_iam::Client::new(&config_as_role(&moto, &function, &member_role).await);
+    assert_eq!(root_summary(&member_iam).await, [1, 1, 1], "seeded");
+
+    for key in &keys {
+        iam.delete_access_key()
+            .access_key_id(key)
+            .send()
+            .await
+            .expect("DeleteAccessKey");
+    }
+    let again = iam.delete_access_key().access_key_id(&keys[0]).send().await;
+    assert!(error_text(&again.expect_err("gone")).starts_with("NoSuchEntity"));
+    iam.delete_login_profile()
+        .send()
+        .await
+        .expect("DeleteLoginProfile");
+    let gone = iam
+        .get_login_profile()
+        .send()
+        .await
+        .expect_err("no password");
+    assert!(error_text(&gone).starts_with("NoSuchEntity"));
+
+    // A virtual device is deactivated, then deleted; deleting it first is a conflict.
+    let conflict = iam
+        .delete_virtual_mfa_device()
+        .serial_number(&devices[0])
+        .send()
+        .await;
+    assert!(error_text(&conflict.expect_err("in use")).starts_with("DeleteConflict"));
+    for device in &devices {
+        iam.deactivate_mfa_device()
+            .serial_number(device)
+            .send()
+            .await
+            .expect("DeactivateMFADevice");
+    }
+    iam.delete_virtual_mfa_device()
+        .serial_number(&devices[0])
+        .send()
+        .await
+        .expect("DeleteVirtualMFADevice");
+    iam.delete_signing_certificate()
+        .certificate_id(&certificates[0])
+        .send()
+        .await
+        .expect("DeleteSigningCertificate");
+
+    let left = root_credentials(&moto, member);
+    assert_eq!(
+        left,
+        json!({"access_keys": [], "login_profile": null, "mfa_devices": [], "signing_certificates": []})
+    );
+    let listed = iam.list_mfa_devices().send().await.expect("ListMFADevices");
+    assert!(listed.mfa_devices().is_empty());
+    assert_eq!(root_summary(&member_iam).await, [0, 0, 0], "deleted");
+
+    // Still nothing beyond the delete policy.
+    let error = iam
+        .update_access_key()
+        .access_key_id("AKIAEXAMPLE")
+        .status("Inactive".into())
+        .send()
+        .await;
+    assert!(error_text(&error.expect_err("UpdateAccessKey")).starts_with("AccessDenied"));
+    let error = iam
+        .create_login_profile()
+        .password("Correct-Horse-Battery-9!")
+        .send()
+        .await;
+    assert!(error_text(&error.expect_err("CreateLoginProfile")).starts_with("AccessDenied"));
+}
