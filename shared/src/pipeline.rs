@@ -137,6 +137,18 @@ pub trait Remediation {
         true
     }
 
+    /// Security Hub's own criterion of `control` (not the function's configured rule) applied to
+    /// one subject's live facts: whether the control passes, or why it fails. `None` when the
+    /// facts say nothing of that control. A finding is resolved only when this passes.
+    fn control(
+        &self,
+        _control: &str,
+        _facts: &Self::Facts,
+        _now: DateTime<Utc>,
+    ) -> Option<feedback::securityhub::ControlState> {
+        None
+    }
+
     /// The scope of a successful CloudTrail call it handles.
     fn api_call(&self, call: &ApiCall) -> Result<Scope<Self::Target>>;
 
@@ -729,17 +741,20 @@ async fn conclude<F: Remediation>(
     }
     // A run stopped before acting (an event that names what does not exist, a refusal) leaves
     // the findings as they are, as it leaves IAM; Lambda's error is the signal.
-    if !run.findings.is_empty()
-        && stopped.is_none()
-        && let Err(error) = feedback::securityhub::update(
+    if !run.findings.is_empty() && stopped.is_none() {
+        let verdicts =
+            feedback::securityhub::judge(function, &run.findings, &run.report, now).await;
+        if let Err(error) = feedback::securityhub::update(
             &clients.securityhub,
             &run.findings,
+            &verdicts,
             &run.report,
             F::INPUTS.securityhub_shared_controls,
         )
         .await
-    {
-        run.add_error(error.to_string());
+        {
+            run.add_error(error.to_string());
+        }
     }
     if let Some(topic) = &function.common().notify_topic_arn {
         let message = notify::Messages {

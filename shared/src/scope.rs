@@ -141,8 +141,10 @@ async fn findings_scope<F: Remediation>(
             continue;
         }
         // Every BatchUpdateFindings raises an event for the finding: a note of this function's,
-        // or of the other function that shares the control, on a finding unchanged since, is
-        // the echo of an event already handled.
+        // or of the other function that shares the control, on a finding Security Hub has not
+        // evaluated since, is the echo of an event already handled (the EventBridge rules send
+        // every note, so this is where the echo is told from a re-check; never in the rule, which
+        // would then drop a shared finding's re-checks for the function that did not note last).
         if let Some(author) = finding
             .noted_by
             .as_deref()

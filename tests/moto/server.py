@@ -37,7 +37,9 @@ closes them from the outside, so that product code never needs a test mode:
   protocol's form fields; Secrets Manager bodies are not kept, they hold secrets);
 * the root user: the credential report starts with its ``<root_account>`` row, as AWS's does;
   ``POST /_test/root`` ``{"mfa_active", "access_keys": [{"active", "created", "last_used"}]}``
-  sets what it shows;
+  sets the root user's credentials; GetAccountSummary shows them at once
+  (``AccountAccessKeysPresent``), the credential report as they were when it was generated
+  (GenerateCredentialReport reuses a report for 4 hours);
 * Security Hub's BatchUpdateFindings and BatchUpdateFindingsV2, which moto lacks
   (``securityhub_ext.py``; ``GET /_test/securityhub/batch-update-findings[-v2]``);
 * organisations (``organisation_ext.py``): several accounts in one AWS Organizations
@@ -64,7 +66,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
 from moto import settings as moto_settings
@@ -207,14 +209,48 @@ def _teach_moto_aws_rules() -> None:
 
     IAMBackend.get_credential_report = get_credential_report
 
+    # GenerateCredentialReport reuses the last report when it is less than 4 hours old ("If the
+    # most recent report was generated within the last four hours, the API uses the most recent
+    # report instead of generating a new one", AWS Knowledge Center, config-credential-report;
+    # IAM User Guide, "Getting credential reports"): a root key created since is invisible in
+    # it. moto builds its rows live; the root row is the snapshot taken at generation.
+    original_generate = IAMBackend.generate_report
 
-#: The root user's credentials as the credential report shows them (POST /_test/root).
+    def generate_report(self) -> None:
+        taken = REPORTED_ROOT.get("at")
+        if taken is None or datetime.now(timezone.utc) - taken > REPORT_REUSED_FOR:
+            REPORTED_ROOT.clear()
+            REPORTED_ROOT.update(json.loads(json.dumps(ROOT)))
+            REPORTED_ROOT["at"] = datetime.now(timezone.utc)
+        original_generate(self)
+
+    IAMBackend.generate_report = generate_report
+
+    # GetAccountSummary is live: AccountAccessKeysPresent is 1 while the root user has an access
+    # key (IAM API Reference, GetAccountSummary); moto always answers 0.
+    original_summary = IAMBackend.get_account_summary
+
+    def get_account_summary(self):
+        summary = original_summary(self)
+        summary._account_access_keys_present = 1 if ROOT.get("access_keys") else 0
+        return summary
+
+    IAMBackend.get_account_summary = get_account_summary
+
+
+#: The root user's credentials as they are now (POST /_test/root).
 ROOT: dict = {"mfa_active": True, "access_keys": []}
+#: The root user's credentials as the last generated credential report shows them, and when it
+#: was generated ("at").
+REPORTED_ROOT: dict = {}
+#: How long GenerateCredentialReport reuses the last report.
+REPORT_REUSED_FOR = timedelta(hours=4)
 
 
 def _root_row(account_id: str) -> str:
     """The `<root_account>` row: not_supported where nothing applies, as AWS writes it."""
-    keys = list(ROOT.get("access_keys") or [])[:2]
+    root = REPORTED_ROOT if REPORTED_ROOT else ROOT
+    keys = list(root.get("access_keys") or [])[:2]
     key_fields = []
     for slot in range(2):
         if slot < len(keys):
@@ -236,7 +272,7 @@ def _root_row(account_id: str) -> str:
         "N/A",
         "not_supported",
         "not_supported",
-        "true" if ROOT.get("mfa_active", True) else "false",
+        "true" if root.get("mfa_active", True) else "false",
         *key_fields,
         "false",
         "N/A",

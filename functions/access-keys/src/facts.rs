@@ -174,6 +174,20 @@ pub async fn list_keys(iam: &Client, user: &str) -> Result<Vec<KeyFacts>> {
         .collect()
 }
 
+/// Whether the root user has an access key now (`GetAccountSummary`
+/// `AccountAccessKeysPresent`), active or not. Live, unlike the credential report, which
+/// `GenerateCredentialReport` reuses for up to 4 hours: a root key created since is missing there.
+pub async fn root_keys_present(iam: &Client) -> Result<bool> {
+    let output = call("GetAccountSummary", iam.get_account_summary().send()).await?;
+    let present = output
+        .summary_map
+        .unwrap_or_default()
+        .get(&aws_sdk_iam::types::SummaryKeyType::AccountAccessKeysPresent)
+        .copied()
+        .unwrap_or_default();
+    Ok(present > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! them through [`Remediation`].
 
 pub mod apply;
+pub mod control;
 pub mod facts;
 pub mod order;
 pub mod rotation;
@@ -17,6 +18,7 @@ use std::fmt;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
+use iam_remediation::feedback::securityhub::ControlState;
 use iam_remediation::guard::TagChanges;
 use iam_remediation::intake::{ApiCall, HealthEvent, ManualPayload};
 use iam_remediation::plan::days;
@@ -202,15 +204,31 @@ impl Remediation for AccessKeys {
                 self.read_user(owner.user, None, focus, None, window).await
             }
             Lead::Root(report_root) => Ok(root(report_root)),
+            // A finding about the account (IAM.4): the credential report says which keys, and
+            // GetAccountSummary whether one exists now (the report may be hours old).
             Lead::Account => {
-                let report = credential_report::fetch(&self.clients.iam).await?;
-                Ok(root(report.root.unwrap_or_default()))
+                let iam = &self.clients.iam;
+                let report = credential_report::fetch(iam).await?;
+                let keys_present = facts::root_keys_present(iam).await?;
+                Ok(Observed {
+                    subject: Subject::RootUser,
+                    tags: TagState::Untaggable,
+                    judged_whole: true,
+                    facts: Facts::Account {
+                        root: report.root.unwrap_or_default(),
+                        keys_present,
+                    },
+                })
             }
         }
     }
 
     fn plan(&self, facts: &Facts, now: DateTime<Utc>) -> Vec<PlannedAction<KeyOrder>> {
         rule::plan(facts, &self.settings, now)
+    }
+
+    fn control(&self, control: &str, facts: &Facts, now: DateTime<Utc>) -> Option<ControlState> {
+        control::state(control, facts, &self.settings, now)
     }
 
     async fn apply(&self, action: &PlannedAction<KeyOrder>, now: DateTime<Utc>) -> Result<Outcome> {

@@ -6,6 +6,7 @@
 //! and its change. The shared pipeline runs them through [`Remediation`].
 
 pub mod apply;
+pub mod control;
 pub mod facts;
 pub mod rule;
 pub mod settings;
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
+use iam_remediation::feedback::securityhub::ControlState;
 use iam_remediation::guard::TagChanges;
 use iam_remediation::intake::ApiCall;
 use iam_remediation::reads::{TagState, Tags, credential_report};
@@ -217,6 +219,15 @@ impl Remediation for ConsolePasswords {
 
     fn plan(&self, facts: &UserPassword, now: DateTime<Utc>) -> Vec<PlannedAction<Deletion>> {
         rule::plan(facts, &self.settings, now).into_iter().collect()
+    }
+
+    fn control(
+        &self,
+        control: &str,
+        facts: &UserPassword,
+        now: DateTime<Utc>,
+    ) -> Option<ControlState> {
+        control::state(control, facts, &self.settings, now)
     }
 
     async fn apply(

@@ -7,12 +7,14 @@
 //! them through [`Remediation`]: every event is about the one account.
 
 pub mod apply;
+pub mod control;
 pub mod facts;
 pub mod rule;
 pub mod settings;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
+use iam_remediation::feedback::securityhub::ControlState;
 use iam_remediation::intake::ApiCall;
 use iam_remediation::reads::TagState;
 use iam_remediation::{
@@ -113,6 +115,15 @@ impl Remediation for PasswordPolicies {
         _now: DateTime<Utc>,
     ) -> Vec<PlannedAction<PolicyChange>> {
         rule::plan(policy.as_ref(), &self.settings.floor)
+    }
+
+    fn control(
+        &self,
+        control: &str,
+        policy: &Option<PasswordPolicy>,
+        _now: DateTime<Utc>,
+    ) -> Option<ControlState> {
+        control::state(control, policy.as_ref(), &self.settings.floor)
     }
 
     async fn apply(

@@ -3,8 +3,16 @@
 //! it is) when anything was skipped, failed, warned or only planned, each with a note saying what
 //! was done and by which function. Updating a finding never blocks or undoes a change: it runs
 //! after them, and a failure is an error of the run.
+//!
+//! Security Hub does not reopen a `RESOLVED` finding whose control keeps failing, so a finding is
+//! resolved only when live state re-read after the run meets the control's own criterion
+//! ([`Remediation::control`]), not merely the function's configured rule; otherwise the note
+//! says why it still fails and what the function will do about it, and when.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, Utc};
 
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::{
@@ -15,9 +23,11 @@ use aws_sdk_securityhub::types::{
 
 use crate::error::{Error, Result, call};
 use crate::intake::{Finding, FindingFormat};
+use crate::pipeline::{Observed, Remediation, Window};
+use crate::plan::Urgency;
 use crate::principal::Subject;
 use crate::report::{Report, Status};
-use crate::scope::finding_author;
+use crate::scope::{Scope, finding_author};
 
 /// The most a note (ASFF `Note.Text`) or comment (OCSF `Comment`) may hold.
 pub const MAX_NOTE: usize = 512;
@@ -29,6 +39,18 @@ const OCSF_RESOLVED: i32 = 4;
 const BATCH_UPDATE: &str = "BatchUpdateFindings";
 const BATCH_UPDATE_V2: &str = "BatchUpdateFindingsV2";
 
+/// How far ahead the note of a failing control looks for the function's next action.
+const LOOKAHEAD_DAYS: i64 = 400;
+
+/// Whether live state meets a control's own criterion (Security Hub's, whatever the function's
+/// settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlState {
+    Passes,
+    /// It fails, and why (the criterion, and a laxer setting of the function's, if any).
+    Fails(String),
+}
+
 /// What a finding's update says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
@@ -36,20 +58,141 @@ pub struct Update {
     pub note: String,
 }
 
-/// The update of one finding about `subject`, from the report. `shared` controls are never
-/// resolved by one function alone.
+/// Judges each handled finding on live state after the run: its subject re-read (the function's
+/// own reads) and the control's criterion applied to what was read. `None` where nothing was
+/// judged: a dry run (never resolved anyway), or a control the facts say nothing of. A subject
+/// that cannot be re-read fails: nothing shows that the control passes.
+pub async fn judge<F: Remediation>(
+    function: &F,
+    findings: &[(Finding, Subject)],
+    report: &Report,
+    now: DateTime<Utc>,
+) -> Vec<Option<ControlState>> {
+    if report.dry_run {
+        return vec![None; findings.len()];
+    }
+    let mut reads: HashMap<&Subject, Reread<F::Facts>> = HashMap::new();
+    let mut verdicts = Vec::with_capacity(findings.len());
+    for (finding, subject) in findings {
+        if !reads.contains_key(subject) {
+            let read = reread(function, subject, now).await;
+            reads.insert(subject, read.map_err(|error| error.to_string()));
+        }
+        verdicts.push(match reads.get(subject) {
+            Some(Ok(observed)) => verdict(function, &finding.control, observed, now),
+            Some(Err(error)) => Some(ControlState::Fails(format!(
+                "live state could not be re-read after the run: {error}"
+            ))),
+            None => None,
+        });
+    }
+    verdicts
+}
+
+/// What re-reading one subject gave: its facts, or why they could not be read.
+type Reread<F> = std::result::Result<Vec<Observed<F>>, String>;
+
+/// Reads `subject` live, as the run did: what the rule needs to judge it now.
+async fn reread<F: Remediation>(
+    function: &F,
+    subject: &Subject,
+    now: DateTime<Utc>,
+) -> Result<Vec<Observed<F::Facts>>> {
+    let window = Window { now, until: now };
+    let survey = function
+        .survey(Scope::Subjects(vec![subject.clone()]), window)
+        .await?;
+    let mut observed = Vec::with_capacity(survey.leads.len());
+    for lead in survey.leads {
+        observed.push(function.read(lead, window).await?);
+    }
+    Ok(observed)
+}
+
+/// The control's state over everything read of one subject: failing when any part fails.
+fn verdict<F: Remediation>(
+    function: &F,
+    control: &str,
+    observed: &[Observed<F::Facts>],
+    now: DateTime<Utc>,
+) -> Option<ControlState> {
+    let mut judged = false;
+    let mut fails = Vec::new();
+    for subject in observed {
+        match function.control(control, &subject.facts, now) {
+            None => {}
+            Some(ControlState::Passes) => judged = true,
+            Some(ControlState::Fails(why)) => {
+                judged = true;
+                fails.push(format!("{why}{}", next_step(function, &subject.facts, now)));
+            }
+        }
+    }
+    judged.then(|| {
+        if fails.is_empty() {
+            ControlState::Passes
+        } else {
+            ControlState::Fails(fails.join("; "))
+        }
+    })
+}
+
+/// What the function's own rule will do about a failing subject, and when: its first action due
+/// after now (the rule is pure, so looking ahead costs no call), or that nothing it is configured
+/// to do will change it. Nothing when an action is due now: the run's actions say what became of
+/// it (skipped, warned, failed).
+fn next_step<F: Remediation>(function: &F, facts: &F::Facts, now: DateTime<Utc>) -> String {
+    if !function.plan(facts, now).is_empty() {
+        return String::new();
+    }
+    for day in 1..=LOOKAHEAD_DAYS {
+        let then = now + Duration::days(day);
+        let due = function.plan(facts, then);
+        if let Some(action) = due.iter().find(|a| a.blocked.is_none()) {
+            let warn_days = function.common().warn_days;
+            let warned = if warn_days > 0 && action.urgency == Urgency::WarnFirst {
+                format!(", after a warning of {warn_days} days")
+            } else {
+                String::new()
+            };
+            return format!(
+                "; {} will {} {} from {}{warned} ({})",
+                F::NAME,
+                action.action,
+                action.target,
+                then.date_naive(),
+                action.reason
+            );
+        }
+        if !due.is_empty() {
+            break;
+        }
+    }
+    format!("; nothing {} is configured to do will change that", F::NAME)
+}
+
+/// The update of one finding about `subject`, from the report and the control's state on live
+/// state after the run (`verdict`). `shared` controls are never resolved by one function alone.
 pub fn update_for(
     finding: &Finding,
     subject: &Subject,
     report: &Report,
     shared: &[&str],
+    verdict: Option<&ControlState>,
 ) -> Update {
     let actions: Vec<_> = report.about(subject).collect();
     let settled = actions.iter().all(|a| a.status == Status::Applied);
     let is_shared = shared.contains(&finding.control.as_str());
-    let resolved = settled && report.errors.is_empty() && !report.dry_run && !is_shared;
+    let failing = match verdict {
+        Some(ControlState::Fails(why)) => Some(why),
+        Some(ControlState::Passes) | None => None,
+    };
+    let resolved =
+        settled && report.errors.is_empty() && !report.dry_run && !is_shared && failing.is_none();
     let mut note = format!("{} on {subject}: ", report.function);
-    if actions.is_empty() {
+    if actions.is_empty() && failing.is_some() {
+        note.push_str("nothing due under its configuration now");
+    } else if actions.is_empty() {
         note.push_str("nothing wrong found on live state");
     } else {
         let lines: Vec<String> = actions
@@ -66,10 +209,13 @@ pub fn update_for(
             .collect();
         note.push_str(&lines.join("; "));
     }
+    if let Some(why) = failing {
+        let _ = write!(note, "; {} still fails: {why}", finding.control);
+    }
     if !report.errors.is_empty() {
         let _ = write!(note, "; run errors: {}", report.errors.join("; "));
     }
-    if is_shared && settled && report.errors.is_empty() {
+    if is_shared && settled && report.errors.is_empty() && failing.is_none() {
         let _ = write!(
             note,
             "; {} covers only part of {}: Security Hub resolves it when its check passes",
@@ -92,17 +238,20 @@ fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
-/// Updates each handled finding.
+/// Updates each handled finding, with its control's state after the run (`verdicts`, in the
+/// order of `findings`, from [`judge`]).
 pub async fn update(
     securityhub: &Client,
     findings: &[(Finding, Subject)],
+    verdicts: &[Option<ControlState>],
     report: &Report,
     shared: &[&str],
 ) -> Result<()> {
     let author = finding_author(report.function);
     let mut failures = Vec::new();
-    for (finding, subject) in findings {
-        let update = update_for(finding, subject, report, shared);
+    for (index, (finding, subject)) in findings.iter().enumerate() {
+        let verdict = verdicts.get(index).and_then(Option::as_ref);
+        let update = update_for(finding, subject, report, shared, verdict);
         let result = match &finding.format {
             FindingFormat::Asff { id, product_arn } => {
                 asff(securityhub, id, product_arn, &update, &author).await
@@ -291,7 +440,7 @@ mod tests {
             if errors {
                 report.errors.push("boom".into());
             }
-            let update = update_for(&finding(control), &alice, &report, &shared);
+            let update = update_for(&finding(control), &alice, &report, &shared, None);
             assert_eq!(
                 update.resolved, resolved,
                 "{statuses:?} {dry_run} {control} {errors}"
@@ -307,17 +456,71 @@ mod tests {
             &alice,
             &report(&[Status::Applied], false),
             &shared,
+            None,
         )
         .note;
         assert!(
             note.contains("Security Hub resolves it when its check passes"),
             "{note}"
         );
-        let note = update_for(&finding("IAM.3"), &alice, &report(&[], false), &shared).note;
+        let note = update_for(
+            &finding("IAM.3"),
+            &alice,
+            &report(&[], false),
+            &shared,
+            Some(&ControlState::Passes),
+        )
+        .note;
         assert!(
             note.ends_with("nothing wrong found on live state"),
             "{note}"
         );
+    }
+
+    /// Security Hub does not reopen a RESOLVED finding: one whose control still fails on live
+    /// state stays NOTIFIED, whatever the run did, and the note says why.
+    #[test]
+    fn resolved_only_when_the_control_passes_on_live_state() {
+        let alice: Subject = Principal::user("alice").into();
+        let fails = ControlState::Fails("AKIA1 is 120 days old (IAM.3: 90)".into());
+        for (statuses, verdict, resolved) in [
+            (vec![Status::Applied], Some(ControlState::Passes), true),
+            (vec![], Some(ControlState::Passes), true),
+            (vec![Status::Applied], None, true),
+            (vec![Status::Applied], Some(fails.clone()), false),
+            (vec![], Some(fails.clone()), false),
+        ] {
+            let update = update_for(
+                &finding("IAM.3"),
+                &alice,
+                &report(&statuses, false),
+                &[],
+                verdict.as_ref(),
+            );
+            assert_eq!(update.resolved, resolved, "{statuses:?} {verdict:?}");
+            if verdict == Some(fails.clone()) {
+                assert!(
+                    update
+                        .note
+                        .contains("IAM.3 still fails: AKIA1 is 120 days old"),
+                    "{}",
+                    update.note
+                );
+                assert!(!update.note.contains("nothing wrong"), "{}", update.note);
+            }
+        }
+        // A shared control's note says its part still fails, never that Security Hub will
+        // resolve it.
+        let note = update_for(
+            &finding("IAM.8"),
+            &alice,
+            &report(&[Status::Applied], false),
+            &["IAM.8"],
+            Some(&fails),
+        )
+        .note;
+        assert!(note.contains("IAM.8 still fails"), "{note}");
+        assert!(!note.contains("Security Hub resolves it"), "{note}");
     }
 
     #[test]
@@ -325,7 +528,7 @@ mod tests {
         let alice: Subject = Principal::user("alice").into();
         let mut long = report(&[Status::Skipped; 20], false);
         long.errors.push("x".repeat(600));
-        let note = update_for(&finding("IAM.3"), &alice, &long, &[]).note;
+        let note = update_for(&finding("IAM.3"), &alice, &long, &[], None).note;
         assert_eq!(note.chars().count(), MAX_NOTE);
         assert!(note.ends_with('…'));
     }

@@ -103,6 +103,8 @@ struct Asff {
     #[serde(default)]
     updated_at: Option<String>,
     #[serde(default)]
+    last_observed_at: Option<String>,
+    #[serde(default)]
     note: Option<AsffNote>,
     #[serde(default)]
     record_state: Option<String>,
@@ -296,11 +298,18 @@ fn asff(raw: Value, controls: &[&str], account: &str) -> Read {
         return Ok(Err(format!("{label}: workflow {workflow}")));
     }
     let resource = first_resource(&finding.resources, asff_resource, |r| r.kind.as_str())?;
-    // BatchUpdateFindings never moves UpdatedAt, and a new evaluation by Security Hub does:
-    // a note at or after it is the last word on the finding as it stands.
+    // "Updates from BatchUpdateFindings do not affect the value of UpdatedAt" (Security Hub API
+    // Reference), nor LastObservedAt, while a new evaluation by Security Hub moves them past the
+    // note's UpdatedAt (ProcessedAt moves on both, so it tells nothing). A note at or after the
+    // later of the two is the last word on the finding as it stands: the event is its echo.
+    let evaluated = [&finding.updated_at, &finding.last_observed_at]
+        .into_iter()
+        .flatten()
+        .map(|at| timestamp(at))
+        .max();
     let noted_by = finding.note.and_then(|note| {
-        let current = match (note.updated_at.as_deref(), finding.updated_at.as_deref()) {
-            (Some(noted), Some(updated)) => timestamp(noted) >= timestamp(updated),
+        let current = match (note.updated_at.as_deref(), evaluated) {
+            (Some(noted), Some(evaluated)) => timestamp(noted) >= evaluated,
             (_, None) => true,
             (None, Some(_)) => false,
         };
@@ -588,5 +597,44 @@ pub(super) fn parse_unused_access(
         _ => Err(Error::InvalidEvent(format!(
             "{label}: resource {resource:?} is not an IAM user ARN"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// An IAM.8 finding noted by console-passwords at 10:05, with these provider times.
+    fn noted(updated_at: &str, last_observed_at: &str) -> Option<String> {
+        let detail = json!({"findings": [{
+            "Id": "f", "ProductArn": "p", "AwsAccountId": "123456789012",
+            "UpdatedAt": updated_at, "LastObservedAt": last_observed_at,
+            "ProcessedAt": "2026-11-22T10:06:00Z",
+            "Compliance": {"Status": "FAILED", "SecurityControlId": "IAM.8"},
+            "Workflow": {"Status": "NOTIFIED"}, "RecordState": "ACTIVE",
+            "Note": {"Text": "…", "UpdatedBy": "iam-remediation/console-passwords",
+                     "UpdatedAt": "2026-11-22T10:05:00Z"},
+            "Resources": [{"Type": "AwsIamUser", "Id": "arn:aws:iam::123456789012:user/alice"}]
+        }]});
+        let findings =
+            parse_securityhub(ASFF_DETAIL_TYPE, detail, &["IAM.8"], "123456789012").unwrap();
+        findings.handled[0].noted_by.clone()
+    }
+
+    /// BatchUpdateFindings moves neither UpdatedAt nor LastObservedAt; Security Hub's next
+    /// evaluation moves them past the note: then the note is no longer the last word.
+    #[test]
+    fn a_note_newer_than_the_last_evaluation_is_an_echo_and_a_recheck_is_not() {
+        let before = "2026-11-22T10:04:00Z";
+        let after = "2026-11-22T10:07:00Z";
+        assert_eq!(
+            noted(before, before).as_deref(),
+            Some("iam-remediation/console-passwords")
+        );
+        assert_eq!(noted(after, after), None);
+        assert_eq!(noted(after, before), None);
+        assert_eq!(noted(before, after), None);
     }
 }
