@@ -16,10 +16,15 @@ use crate::principal::{Principal, Subject};
 use crate::reads::TagState;
 use crate::report::{ActionRecord, Status};
 
-/// Tag key prefix of warning records: `iam-remediation:warned:<function>:<target>` holds
-/// `<action> <time warned>`, so the next run knows the deadline without a database. The function
-/// is part of the key: each function withdraws only its own warnings.
+/// Tag key prefix of warning records: `iam-remediation:warned:<function>:<target>` holds a
+/// [`WarningRecord`], so the next run knows the deadline, and whether the owner was reminded,
+/// without a database. The function is part of the key: each function withdraws only its own
+/// warnings.
 pub const WARNING_PREFIX: &str = "iam-remediation:warned:";
+
+/// How many days before a warning's deadline its owner is reminded, once. With `WARN_DAYS` of
+/// this or less the first message already comes this close to the deadline: no reminder.
+pub const REMINDER_DAYS: u32 = 2;
 
 /// The prefix of `function`'s warning records.
 pub fn warning_prefix(function: &str) -> String {
@@ -123,8 +128,53 @@ pub fn warning_key(function: &str, target: &str) -> String {
     format!("{}{target}", warning_prefix(function))
 }
 
-fn warning_value(action: &str, at: DateTime<Utc>) -> String {
-    format!("{action} {}", at.to_rfc3339_opts(SecondsFormat::Secs, true))
+/// A warning record's value: `<action> <warned at>`, and once the owner was reminded
+/// `<action> reminded <reminded at> <warned at>`. The warning's time stays the last word, as it
+/// always was, so records written before reminders existed (and any reader of that form) keep
+/// the same deadline. Times are RFC 3339 in seconds, which tag values allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningRecord {
+    pub action: String,
+    pub warned: DateTime<Utc>,
+    pub reminded: Option<DateTime<Utc>>,
+}
+
+impl WarningRecord {
+    pub fn parse(value: &str) -> Option<Self> {
+        let time = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+        };
+        let words: Vec<&str> = value.split_whitespace().collect();
+        match words.as_slice() {
+            [action, warned] => Some(Self {
+                action: (*action).to_owned(),
+                warned: time(warned)?,
+                reminded: None,
+            }),
+            [action, "reminded", reminded, warned] => Some(Self {
+                action: (*action).to_owned(),
+                warned: time(warned)?,
+                reminded: Some(time(reminded)?),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The tag value.
+    pub fn value(&self) -> String {
+        let at = |time: DateTime<Utc>| time.to_rfc3339_opts(SecondsFormat::Secs, true);
+        match self.reminded {
+            None => format!("{} {}", self.action, at(self.warned)),
+            Some(reminded) => format!(
+                "{} reminded {} {}",
+                self.action,
+                at(reminded),
+                at(self.warned)
+            ),
+        }
+    }
 }
 
 /// True when `tags` hold a warning whose deadline falls by `until`: a sweep reads that principal
@@ -137,21 +187,82 @@ pub fn warning_due(
 ) -> bool {
     let prefix = warning_prefix(function);
     tags.with_prefix(&prefix).any(|warning| {
-        warning
-            .value
-            .rsplit_once(' ')
-            .and_then(|(_, at)| DateTime::parse_from_rfc3339(at).ok())
-            .is_none_or(|at| at.with_timezone(&Utc) + days(warn_days) <= until)
+        WarningRecord::parse(warning.value)
+            .is_none_or(|record| record.warned + days(warn_days) <= until)
     })
 }
 
-/// When `function` warned about `target`, from its warning record.
-fn warned_at(tags: &TagState, function: &str, target: &str) -> Option<DateTime<Utc>> {
-    let value = tags.known()?.get(&warning_key(function, target))?;
-    let (_, at) = value.rsplit_once(' ')?;
-    DateTime::parse_from_rfc3339(at)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
+/// `function`'s warning record about `target`.
+fn warning_record(tags: &TagState, function: &str, target: &str) -> Option<WarningRecord> {
+    WarningRecord::parse(tags.known()?.get(&warning_key(function, target))?)
+}
+
+/// Why an owner hears of a warning in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The warning is recorded now: its deadline is set.
+    First,
+    /// The one reminder, [`REMINDER_DAYS`] before the deadline.
+    Reminder,
+}
+
+/// Whether the owner hears of a warning now: when it is first recorded, and once more
+/// [`REMINDER_DAYS`] before its deadline; never again (the record says it was reminded, so a
+/// retry, a finding's re-check or the next sweep stays quiet).
+pub fn notice(
+    record: Option<&WarningRecord>,
+    warn_days: u32,
+    now: DateTime<Utc>,
+) -> Option<Notice> {
+    let Some(record) = record else {
+        return Some(Notice::First);
+    };
+    let remind_from = record.warned + days(warn_days.saturating_sub(REMINDER_DAYS));
+    (record.reminded.is_none() && warn_days > REMINDER_DAYS && now >= remind_from)
+        .then_some(Notice::Reminder)
+}
+
+/// True when a record that could not be written never will be by retrying: the principal's
+/// tag quota is full (`LimitExceeded`) or the function may not tag it (`AccessDenied`). Such a
+/// record never holds a due action back.
+pub fn unrecordable(error: &Error) -> bool {
+    matches!(
+        error.aws_code(),
+        Some("LimitExceeded" | "AccessDenied" | "AccessDeniedException")
+    )
+}
+
+/// A warned action: it waits for its deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning<O> {
+    pub action: PlannedAction<O>,
+    pub deadline: DateTime<Utc>,
+    /// Set when its owner hears of it in this run (once its record is written).
+    pub notice: Option<Notice>,
+}
+
+impl<O> Warning<O> {
+    /// The action and its deadline.
+    pub fn due(&self) -> Due {
+        Due {
+            subject: self.action.subject.clone(),
+            action: self.action.action,
+            target: self.action.target.clone(),
+            reason: self.action.reason.clone(),
+            at: self.deadline,
+        }
+    }
+
+    /// Its line in the report: `warned`, the reason giving the date.
+    pub fn record(&self) -> ActionRecord {
+        let mut record = ActionRecord::from_plan(&self.action, Status::Warned);
+        record.reason = format!(
+            "on {} unless fixed first: {}",
+            self.deadline.date_naive(),
+            self.action.reason
+        );
+        record
+    }
 }
 
 /// An action the guard lets through.
@@ -180,12 +291,15 @@ impl TagChanges {
 pub struct Review<O> {
     /// Actions to apply (none in a dry run).
     pub approved: Vec<Approved<O>>,
-    /// Actions decided here: skipped, warned, planned (dry run), or refused.
+    /// Actions decided here: skipped, planned (dry run), or refused.
     pub decided: Vec<ActionRecord>,
-    pub warned: Vec<Due>,
-    /// Warning records to write and stale ones to remove, per principal.
+    /// Warned actions: reported `warned` once their records are written (a dry run writes
+    /// none and reports them as they would be).
+    pub warned: Vec<Warning<O>>,
+    /// Warning records to write (first warnings, reminders) and stale ones to remove, per
+    /// principal.
     pub warnings: HashMap<Principal, TagChanges>,
-    /// Set when the plan is over `MAX_ACTIONS`: nothing may be applied.
+    /// Set when the plan is over `MAX_ACTIONS`: nothing may be applied nor recorded.
     pub refused: Option<Error>,
 }
 
@@ -198,7 +312,8 @@ pub struct Known<'a> {
     pub judged_whole: bool,
 }
 
-/// Reviews a whole plan: exemptions, warnings, `MAX_ACTIONS`, dry run.
+/// Reviews a whole plan: exemptions, warnings, `MAX_ACTIONS` (changes and first warnings: each
+/// sets a deadline), dry run.
 #[allow(
     clippy::too_many_lines,
     reason = "one decision table, read top to bottom"
@@ -268,37 +383,51 @@ pub fn review<O, S: std::hash::BuildHasher>(
             continue;
         };
         let key = warning_key(function, &action.target);
-        match warned_at(subject.tags, function, &action.target) {
-            Some(at) if now - at >= warn_days => {
-                action.reason = format!("{}; warned on {}", action.reason, at.date_naive());
+        let record = warning_record(subject.tags, function, &action.target);
+        match &record {
+            Some(record) if now - record.warned >= warn_days => {
+                action.reason = format!(
+                    "{}; warned on {}",
+                    action.reason,
+                    record.warned.date_naive()
+                );
                 kept.entry(principal).or_default().push(key.clone());
                 review.approved.push(Approved {
                     action,
                     clears_warning: Some(key),
                 });
             }
-            warned => {
-                let deadline = warned.unwrap_or(now) + warn_days;
-                if warned.is_none() {
+            _ => {
+                let notice = notice(record.as_ref(), settings.warn_days, now);
+                let written = match (notice, record) {
+                    (Some(Notice::First), _) => Some(WarningRecord {
+                        action: action.action.to_owned(),
+                        warned: now,
+                        reminded: None,
+                    }),
+                    (Some(Notice::Reminder), Some(record)) => Some(WarningRecord {
+                        reminded: Some(now),
+                        ..record
+                    }),
+                    (_, record) => record,
+                };
+                let warned = written.as_ref().map_or(now, |r| r.warned);
+                if notice.is_some()
+                    && let Some(written) = &written
+                {
                     review
                         .warnings
                         .entry(principal.clone())
                         .or_default()
                         .set
-                        .push((key.clone(), warning_value(action.action, now)));
+                        .push((key.clone(), written.value()));
                 }
                 kept.entry(principal).or_default().push(key);
-                let when = format!("on {} unless fixed first", deadline.date_naive());
-                review.warned.push(Due {
-                    subject: action.subject.clone(),
-                    action: action.action,
-                    target: action.target.clone(),
-                    reason: action.reason.clone(),
-                    at: deadline,
+                review.warned.push(Warning {
+                    action,
+                    deadline: warned + warn_days,
+                    notice,
                 });
-                let mut record = ActionRecord::from_plan(&action, Status::Warned);
-                record.reason = format!("{when}: {}", action.reason);
-                review.decided.push(record);
             }
         }
     }
@@ -326,18 +455,37 @@ pub fn review<O, S: std::hash::BuildHasher>(
             }
         }
     }
-    if review.approved.len() > settings.max_actions {
+    // Each change, and each warning recorded now (a deadline set), counts.
+    let planned = review.approved.len()
+        + review
+            .warned
+            .iter()
+            .filter(|w| w.notice == Some(Notice::First))
+            .count();
+    if planned > settings.max_actions {
         let refusal = Error::TooManyActions {
-            planned: review.approved.len(),
+            planned,
             limit: settings.max_actions,
         };
         let why = refusal.to_string();
+        let skipped = |action: &PlannedAction<O>| {
+            ActionRecord::from_plan(action, Status::Skipped).because(Status::Skipped, &why)
+        };
         for approved in review.approved.drain(..) {
-            review.decided.push(
-                ActionRecord::from_plan(&approved.action, Status::Skipped)
-                    .because(Status::Skipped, &why),
-            );
+            review.decided.push(skipped(&approved.action));
         }
+        // Warnings recorded before stand as they are; new ones are not set, nobody is told.
+        let (new, standing): (Vec<_>, Vec<_>) = review
+            .warned
+            .drain(..)
+            .partition(|w| w.notice == Some(Notice::First));
+        review
+            .decided
+            .extend(new.iter().map(|w| skipped(&w.action)));
+        review.warned = standing
+            .into_iter()
+            .map(|w| Warning { notice: None, ..w })
+            .collect();
         review.refused = Some(refusal);
         review.warnings.clear();
     } else if dry_run {
@@ -525,15 +673,17 @@ mod tests {
             &[("WARN_DAYS", "7")],
             false,
         );
-        assert!(review.approved.is_empty());
-        assert_eq!(review.decided[0].status, Status::Warned);
+        assert!(review.approved.is_empty() && review.decided.is_empty());
+        let record = review.warned[0].record();
+        assert_eq!(record.status, Status::Warned);
         assert!(
-            review.decided[0]
+            record
                 .reason
                 .starts_with("on 2026-06-22 unless fixed first: "),
             "{}",
-            review.decided[0].reason
+            record.reason
         );
+        assert_eq!(review.warned[0].notice, Some(Notice::First));
         let changes = &review.warnings[&Principal::user("alice")];
         assert_eq!(
             changes.set,
@@ -542,7 +692,10 @@ mod tests {
                 "deactivate-access-key 2026-06-15T12:00:00Z".to_owned()
             )]
         );
-        assert_eq!(review.warned[0].at.date_naive().to_string(), "2026-06-22");
+        assert_eq!(
+            review.warned[0].due().at.date_naive().to_string(),
+            "2026-06-22"
+        );
     }
 
     #[test]
@@ -562,10 +715,11 @@ mod tests {
         );
         assert!(early.approved.is_empty());
         assert!(
-            early.decided[0].reason.contains("on 2026-06-19"),
+            early.warned[0].record().reason.contains("on 2026-06-19"),
             "{:?}",
-            early.decided
+            early.warned
         );
+        assert_eq!(early.warned[0].notice, None, "the owner knows already");
         assert!(early.warnings.is_empty(), "the record stays as it is");
 
         let due = run(
@@ -649,21 +803,166 @@ mod tests {
         );
     }
 
+    fn warned_days_ago(days: i64, reminded: bool) -> String {
+        let at =
+            |days: i64| (now() - Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true);
+        if reminded {
+            format!("deactivate-access-key reminded {} {}", at(1), at(days))
+        } else {
+            format!("deactivate-access-key {}", at(days))
+        }
+    }
+
     #[test]
-    fn max_actions_counts_actions_not_warnings_and_refuses_everything() {
-        let many: Vec<_> = (0..3).map(|i| deactivate(&format!("AKIA{i}"))).collect();
-        let warned = run(
-            many.clone(),
-            &tags(&[]),
-            &[("WARN_DAYS", "7"), ("MAX_ACTIONS", "2")],
+    fn max_actions_counts_changes_and_new_warnings_and_refuses_everything() {
+        let key = |i: usize| format!("iam-remediation:warned:access-keys:AKIA{i}");
+        // (warning records already there: (days ago, reminded), WARN_DAYS, MAX_ACTIONS, refused)
+        for (standing, warn_days, limit, refused) in [
+            (vec![], "7", "3", false),
+            (vec![], "7", "2", true),
+            (vec![], "0", "2", true),
+            // Standing warnings set no new deadline, a reminder neither.
+            (vec![(1, false), (6, false), (3, true)], "7", "1", false),
+            (vec![(1, false), (2, false)], "7", "1", false),
+            (vec![(1, false)], "7", "1", true),
+            // Two due now, one new warning.
+            (vec![(8, false), (9, true)], "7", "2", true),
+            (vec![(8, false), (9, true)], "7", "3", false),
+        ] {
+            let pairs: Vec<(String, String)> = standing
+                .iter()
+                .enumerate()
+                .map(|(i, (days, reminded))| (key(i), warned_days_ago(*days, *reminded)))
+                .collect();
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let many: Vec<_> = (0..3).map(|i| deactivate(&format!("AKIA{i}"))).collect();
+            let review = run(
+                many,
+                &tags(&pairs),
+                &[("WARN_DAYS", warn_days), ("MAX_ACTIONS", limit)],
+                false,
+            );
+            let case = format!("{standing:?} WARN_DAYS={warn_days} MAX_ACTIONS={limit}");
+            assert_eq!(review.refused.is_some(), refused, "{case}: {review:#?}");
+            if refused {
+                let err = review.refused.unwrap().to_string();
+                assert!(err.contains(&format!("MAX_ACTIONS={limit}")), "{err}");
+                assert!(review.approved.is_empty(), "{case}");
+                assert!(review.warnings.is_empty(), "{case}: nothing recorded");
+                assert!(
+                    review.warned.iter().all(|w| w.notice.is_none()),
+                    "{case}: nobody told"
+                );
+                assert!(review.decided.iter().all(|a| a.status == Status::Skipped));
+            }
+        }
+    }
+
+    #[test]
+    fn warning_records_round_trip_and_keep_the_warning_time_last() {
+        let warned = "2026-06-01T08:00:00Z";
+        for (value, reminded) in [
+            (format!("deactivate-access-key {warned}"), None),
+            (
+                format!("delete-login-profile reminded 2026-06-06T09:00:00Z {warned}"),
+                Some("2026-06-06T09:00:00Z"),
+            ),
+        ] {
+            let record = WarningRecord::parse(&value).unwrap();
+            assert_eq!(record.value(), value);
+            assert_eq!(
+                record.warned.to_rfc3339_opts(SecondsFormat::Secs, true),
+                warned
+            );
+            assert_eq!(
+                record
+                    .reminded
+                    .map(|r| r.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                reminded.map(str::to_owned)
+            );
+            let (_, last) = value.rsplit_once(' ').unwrap();
+            assert_eq!(last, warned, "older readers take the last word");
+        }
+        for bad in [
+            "",
+            "deactivate-access-key",
+            "x y z",
+            "a reminded soon 2026-06-01T08:00:00Z",
+        ] {
+            assert_eq!(WarningRecord::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn owners_hear_of_a_warning_when_recorded_and_once_more_before_the_deadline() {
+        let record = |days: i64, reminded: bool| {
+            WarningRecord::parse(&warned_days_ago(days, reminded)).unwrap()
+        };
+        // (record: (days ago, reminded), WARN_DAYS, notice)
+        for (record, warn_days, expected) in [
+            (None, 14, Some(Notice::First)),
+            (None, 1, Some(Notice::First)),
+            (Some(record(0, false)), 14, None),
+            (Some(record(11, false)), 14, None),
+            (Some(record(12, false)), 14, Some(Notice::Reminder)),
+            (Some(record(13, false)), 14, Some(Notice::Reminder)),
+            (Some(record(12, true)), 14, None),
+            (Some(record(13, true)), 14, None),
+            (Some(record(1, false)), 3, Some(Notice::Reminder)),
+            // Two days or less: the first message already came that close.
+            (Some(record(1, false)), 2, None),
+            (Some(record(0, false)), 1, None),
+        ] {
+            assert_eq!(
+                notice(record.as_ref(), warn_days, now()),
+                expected,
+                "{record:?} WARN_DAYS={warn_days}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reminder_is_recorded_in_the_warning_itself() {
+        let key = "iam-remediation:warned:access-keys:AKIA1";
+        let value = warned_days_ago(12, false);
+        let review = run(
+            vec![deactivate("AKIA1")],
+            &tags(&[(key, &value)]),
+            &[("WARN_DAYS", "14")],
             false,
         );
-        assert!(warned.refused.is_none(), "three warnings are no action");
-        let refused = run(many, &tags(&[]), &[("MAX_ACTIONS", "2")], false);
-        let err = refused.refused.unwrap().to_string();
-        assert!(err.contains('3') && err.contains('2'), "{err}");
-        assert!(refused.approved.is_empty());
-        assert!(refused.decided.iter().all(|a| a.status == Status::Skipped));
+        assert_eq!(review.warned[0].notice, Some(Notice::Reminder));
+        let (written_key, written) = &review.warnings[&Principal::user("alice")].set[0];
+        assert_eq!(written_key, key);
+        let written = WarningRecord::parse(written).unwrap();
+        assert_eq!(written.reminded, Some(now()));
+        assert_eq!(
+            Some(written.warned),
+            WarningRecord::parse(&value).map(|r| r.warned)
+        );
+    }
+
+    #[test]
+    fn only_a_full_quota_or_a_denial_makes_a_record_unrecordable() {
+        let aws = |code: &str| Error::Aws {
+            operation: "TagUser",
+            code: code.into(),
+            message: String::new(),
+        };
+        for (error, expected) in [
+            (aws("LimitExceeded"), true),
+            (aws("AccessDenied"), true),
+            (aws("AccessDeniedException"), true),
+            (aws("Throttling"), false),
+            (aws("ServiceFailure"), false),
+            (aws("RequestFailed"), false),
+            (Error::Internal("x".into()), false),
+        ] {
+            assert_eq!(unrecordable(&error), expected, "{error}");
+        }
     }
 
     #[test]
@@ -677,7 +976,12 @@ mod tests {
             &[("WARN_DAYS", "7")],
             true,
         );
-        assert_eq!(warned.decided[0].status, Status::Warned);
+        assert_eq!(warned.warned[0].record().status, Status::Warned);
+        assert_eq!(
+            warned.warned[0].notice,
+            Some(Notice::First),
+            "its owner hears what a real run would say"
+        );
         assert!(warned.warnings.is_empty(), "a dry run writes nothing");
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::clients::Clients;
 use crate::config::{CommonSettings, FromEnv};
 use crate::error::{Error, Result};
-use crate::guard::{self, Approved, Known, TagChanges};
+use crate::guard::{self, Approved, Known, Notice, TagChanges, Warning};
 use crate::intake::{self, ApiCall, Finding, HealthEvent, Inputs, ManualPayload, Trigger};
 use crate::plan::{Due, PlannedAction};
 use crate::principal::{Principal, PrincipalKind, Subject};
@@ -205,10 +205,24 @@ struct Deadline {
     /// The slowest read or change so far: the time kept in hand is never less than one and a
     /// half of it, so a slow API cannot carry a change past the deadline.
     slowest: Cell<Duration>,
+    /// The closing work promised so far (findings, Config, messages), kept in hand too: a run
+    /// that recorded a warning has the time to tell its owner.
+    closing: Cell<Closing>,
+    /// `MAX_CONCURRENCY`: messages are published this many at once.
+    concurrency: usize,
+}
+
+/// The calls a run's closing work makes after its changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Closing {
+    /// Calls made one after another (each finding's update, the Config evaluation, the summary).
+    sequential: usize,
+    /// Owner messages, published `MAX_CONCURRENCY` at once.
+    messages: usize,
 }
 
 impl Deadline {
-    fn new(at: Option<SystemTime>) -> Self {
+    fn new(at: Option<SystemTime>, concurrency: usize) -> Self {
         let budget = at.map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
         tracing::debug!(
             budget_ms = budget.map(|b| b.as_millis()),
@@ -218,11 +232,47 @@ impl Deadline {
             at,
             margin: budget.map_or(DEADLINE_MARGIN, |budget| DEADLINE_MARGIN.min(budget / 5)),
             slowest: Cell::new(Duration::ZERO),
+            closing: Cell::new(Closing::default()),
+            concurrency: concurrency.max(1),
         }
     }
 
+    /// The time kept in hand: the margin (or one and a half of the slowest call), plus the
+    /// closing work, each of its rounds of calls counted as long as the slowest call so far.
     fn in_hand(&self) -> Duration {
-        self.margin.max(self.slowest.get().mul_f64(1.5))
+        let closing = self.closing.get();
+        let rounds = closing.sequential + closing.messages.div_ceil(self.concurrency);
+        let slowest = self.slowest.get();
+        self.margin.max(slowest.mul_f64(1.5)) + slowest * u32::try_from(rounds).unwrap_or(u32::MAX)
+    }
+
+    /// Keeps time for `calls` closing calls made one after another.
+    fn reserve_sequential(&self, calls: usize) {
+        let mut closing = self.closing.get();
+        closing.sequential += calls;
+        self.closing.set(closing);
+    }
+
+    /// Keeps time for one more owner message, when there is time for it and for a change before
+    /// it; false (and nothing kept) when there is not.
+    fn reserve_message(&self) -> bool {
+        let before = self.closing.get();
+        self.closing.set(Closing {
+            messages: before.messages + 1,
+            ..before
+        });
+        if self.too_close_to_change() {
+            self.closing.set(before);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back the time kept for an owner message that will not be sent.
+    fn release_message(&self) {
+        let mut closing = self.closing.get();
+        closing.messages = closing.messages.saturating_sub(1);
+        self.closing.set(closing);
     }
 
     fn left_below(&self, threshold: Duration) -> bool {
@@ -256,7 +306,11 @@ struct Run {
     deadline: Deadline,
     /// Handled Security Hub findings and the subject each is about.
     findings: Vec<(Finding, Subject)>,
+    /// Every warning standing after the run (the summary's forecast).
     warned: Vec<Due>,
+    /// The warnings whose owners hear of them: recorded in this run (or, in a dry run, that
+    /// would be).
+    notices: Vec<(Due, Notice)>,
     /// Each warned principal's owner (`OWNER_TAG`).
     owners: HashMap<Subject, String>,
     upcoming: Vec<Due>,
@@ -288,9 +342,10 @@ pub async fn handle<F: Remediation>(
         .unwrap_or(function.common().dry_run);
     let mut run = Run {
         report: Report::new(F::NAME, trigger.kind(), dry_run),
-        deadline: Deadline::new(deadline),
+        deadline: Deadline::new(deadline, function.common().max_concurrency),
         findings: Vec::new(),
         warned: Vec::new(),
+        notices: Vec::new(),
         owners: HashMap::new(),
         upcoming: Vec::new(),
     };
@@ -323,6 +378,9 @@ async fn drive<F: Remediation>(
         now,
         until: now + horizon.unwrap_or_default(),
     };
+    // The closing work, kept in hand from the start: each finding's update, the Config
+    // evaluation, the summary (owner messages are added as their warnings are recorded).
+    run.deadline.reserve_sequential(run.findings.len() + 2);
     let observed = read_stage(function, scope, run, window).await?;
 
     let planned: Vec<_> = observed
@@ -358,24 +416,101 @@ async fn drive<F: Remediation>(
         run.report.dry_run,
     );
     run.report.actions.extend(review.decided);
-    for warned in &review.warned {
+    for warning in &review.warned {
+        let subject = &warning.action.subject;
         if let Some(owner) = subjects
-            .get(&warned.subject)
+            .get(subject)
             .and_then(|known| known.tags.known())
             .and_then(|tags| tags.get(&settings.owner_tag))
         {
-            run.owners.insert(warned.subject.clone(), owner.to_owned());
+            run.owners.insert(subject.clone(), owner.to_owned());
         }
     }
-    run.warned = review.warned;
     if let Some(refusal) = review.refused {
+        settle_warnings(review.warned, &HashMap::new(), run);
         return Err(refusal);
     }
-    if !run.report.dry_run {
-        bookkeeping(function, &observed, review.warnings, run, now).await;
+    let mut approved = review.approved;
+    if run.report.dry_run {
+        settle_warnings(review.warned, &HashMap::new(), run);
+    } else {
+        let notify = settings.notify_topic_arn.is_some();
+        let unwritten = bookkeeping(
+            function,
+            &observed,
+            review.warnings,
+            &review.warned,
+            notify,
+            run,
+            now,
+        )
+        .await;
+        approved.extend(settle_warnings(review.warned, &unwritten, run));
     }
-    apply_stage(function, review.approved, run, now).await;
+    apply_stage(function, approved, run, now).await;
     Ok(())
+}
+
+/// Puts each warning in the report as its record came out, and returns those to act on now:
+/// - recorded (or nothing to write, or a dry run): `warned`; its owner hears of it when it has a
+///   notice;
+/// - not written, the deadline too close: `skipped`, the next run records it;
+/// - its first record refused for good (a full tag quota, a denied `TagUser`): acted on now, with
+///   a note, since no record will ever count its days and a record never holds a due action
+///   back; nobody is told of a warning that was not recorded;
+/// - its first record failed otherwise: `skipped`, an error of the run, tried again next run.
+///
+/// A reminder that could not be written stays `warned`, unsent, for the next run to send.
+fn settle_warnings<O>(
+    warned: Vec<Warning<O>>,
+    unwritten: &HashMap<Principal, Unwritten>,
+    run: &mut Run,
+) -> Vec<Approved<O>> {
+    let mut act_now = Vec::new();
+    for warning in warned {
+        let failure = warning
+            .action
+            .subject
+            .principal()
+            .and_then(|principal| unwritten.get(principal));
+        match (warning.notice, failure) {
+            (Some(Notice::First), Some(Unwritten::Stopped)) => {
+                let record = ActionRecord::from_plan(&warning.action, Status::Skipped).because(
+                    Status::Skipped,
+                    "stopped before the Lambda timeout; the next run records the warning",
+                );
+                run.report.actions.push(record);
+            }
+            (Some(Notice::First), Some(Unwritten::Failed(error))) if guard::unrecordable(error) => {
+                let mut action = warning.action;
+                action.reason = format!(
+                    "{}; the warning could not be recorded ({error}), so it is not waited for",
+                    action.reason
+                );
+                act_now.push(Approved {
+                    action,
+                    clears_warning: None,
+                });
+            }
+            (Some(Notice::First), Some(Unwritten::Failed(error))) => {
+                let why = format!(
+                    "the warning could not be recorded ({error}); the next run tries again"
+                );
+                let record = ActionRecord::from_plan(&warning.action, Status::Skipped)
+                    .because(Status::Skipped, &why);
+                run.report.actions.push(record);
+            }
+            (notice, failure) => {
+                run.report.actions.push(warning.record());
+                let due = warning.due();
+                if let (Some(notice), None) = (notice, failure) {
+                    run.notices.push((due.clone(), notice));
+                }
+                run.warned.push(due);
+            }
+        }
+    }
+    act_now
 }
 
 /// How a scope's reads may fail.
@@ -467,7 +602,7 @@ async fn read_stage<F: Remediation>(
 
 /// Runs `work` on each item, up to `limit` (`MAX_CONCURRENCY`) at once, and gathers what each
 /// returned, in the order they finished.
-async fn concurrently<I, T, W>(
+pub(crate) async fn concurrently<I, T, W>(
     limit: usize,
     items: impl IntoIterator<Item = I>,
     work: impl FnMut(I) -> W,
@@ -529,16 +664,32 @@ fn forecast<F: Remediation>(
     upcoming
 }
 
-/// Writes each principal's bookkeeping tags (warnings, the function's records) before the
-/// changes. A failure is an error of the run: a warning that cannot be recorded would be given
-/// again every day and its action never taken.
+/// One principal's bookkeeping: why its records were not written, if they were not, and why
+/// its stale records were not removed, if they were not.
+type Written = (Principal, Option<Unwritten>, Option<String>);
+
+/// Why a principal's records were not written.
+#[derive(Debug)]
+enum Unwritten {
+    /// Not tried: too close to the deadline to write them and tell their owner.
+    Stopped,
+    Failed(Error),
+}
+
+/// Writes each principal's bookkeeping tags (warnings, reminders, the function's records) before
+/// the changes, and returns the principals whose tags were not written, with why. A warning the
+/// owner hears of is written only when there is time left to tell them ([`Deadline`]). A write
+/// that failed is an error of the run, unless it is a first warning refused for good, which
+/// [`settle_warnings`] acts on instead.
 async fn bookkeeping<F: Remediation>(
     function: &F,
     observed: &[Observed<F::Facts>],
     warnings: HashMap<Principal, TagChanges>,
+    warned: &[Warning<F::Order>],
+    notify: bool,
     run: &mut Run,
     now: DateTime<Utc>,
-) {
+) -> HashMap<Principal, Unwritten> {
     let mut changes = warnings;
     for subject in observed {
         let records = function.records(subject, now);
@@ -551,10 +702,21 @@ async fn bookkeeping<F: Remediation>(
             entry.remove.extend(records.remove);
         }
     }
+    let deadline = &run.deadline;
     let iam = &function.clients().iam;
     let limit = function.common().max_concurrency;
-    let failures: Vec<Vec<String>> =
+    let written: Vec<Written> =
         concurrently(limit, changes, |(principal, mut change)| async move {
+            let tells = notify && notices(warned, &principal).next().is_some();
+            // One message per principal; without the time to send it, nothing is recorded.
+            let in_time = if tells {
+                deadline.reserve_message()
+            } else {
+                !deadline.too_close_to_change()
+            };
+            if !in_time {
+                return (principal, Some(Unwritten::Stopped), None);
+            }
             change.remove.sort();
             change.remove.dedup();
             change.remove.retain(|key| {
@@ -563,27 +725,69 @@ async fn bookkeeping<F: Remediation>(
                     .iter()
                     .any(|(set, _)| set.eq_ignore_ascii_case(key))
             });
-            let mut failures = Vec::new();
-            if !change.set.is_empty()
-                && let Err(error) = tags::write(iam, &principal, &change.set).await
-            {
-                failures.push(format!(
-                    "records of {principal} could not be written: {error}"
-                ));
+            let mut unwritten = None;
+            if !change.set.is_empty() {
+                let started = Instant::now();
+                let result = tags::write(iam, &principal, &change.set).await;
+                deadline.observe(started.elapsed());
+                if let Err(error) = result {
+                    if tells {
+                        deadline.release_message();
+                    }
+                    unwritten = Some(Unwritten::Failed(error));
+                }
             }
+            let mut removal = None;
             if !change.remove.is_empty()
                 && let Err(error) = tags::remove(iam, &principal, &change.remove).await
             {
-                failures.push(format!(
+                removal = Some(format!(
                     "stale records of {principal} could not be removed: {error}"
                 ));
             }
-            failures
+            (principal, unwritten, removal)
         })
         .await;
-    for failure in failures.into_iter().flatten() {
-        run.add_error(failure);
+    let mut unwritten = HashMap::new();
+    let mut stopped = 0;
+    for (principal, failure, removal) in written {
+        if let Some(removal) = removal {
+            run.add_error(removal);
+        }
+        let Some(failure) = failure else { continue };
+        match &failure {
+            Unwritten::Stopped => stopped += 1,
+            Unwritten::Failed(error) => {
+                let acted_on = guard::unrecordable(error)
+                    && notices(warned, &principal).any(|w| w.notice == Some(Notice::First));
+                let message = format!("records of {principal} could not be written: {error}");
+                if acted_on {
+                    run.note(format!(
+                        "{message}; its due actions are taken without a warning"
+                    ));
+                } else {
+                    run.add_error(message);
+                }
+            }
+        }
+        unwritten.insert(principal, failure);
     }
+    if stopped > 0 {
+        run.note(format!(
+            "stopped recording before the Lambda timeout: {stopped} principals left for the next run"
+        ));
+    }
+    unwritten
+}
+
+/// The warnings of `principal` whose owner hears of them in this run.
+fn notices<'a, O>(
+    warned: &'a [Warning<O>],
+    principal: &'a Principal,
+) -> impl Iterator<Item = &'a Warning<O>> {
+    warned
+        .iter()
+        .filter(move |w| w.notice.is_some() && w.action.subject.principal() == Some(principal))
 }
 
 /// Applies approved actions: up to `MAX_CONCURRENCY` subjects at once, each subject's actions in
@@ -760,11 +964,13 @@ async fn conclude<F: Remediation>(
         let message = notify::Messages {
             report: &run.report,
             warned: &run.warned,
+            notices: &run.notices,
             owners: &run.owners,
             upcoming: &run.upcoming,
             now,
         };
-        for error in notify::publish(&clients.sns, topic, &message).await {
+        let limit = function.common().max_concurrency;
+        for error in notify::publish(&clients.sns, topic, &message, limit).await {
             run.add_error(error);
         }
     }

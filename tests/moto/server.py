@@ -27,6 +27,8 @@ closes them from the outside, so that product code never needs a test mode:
   role holds at most 50 tags (``LimitExceeded``); Secrets Manager refuses a secret name with
   characters other than ASCII letters, digits and ``/_+=.@-`` (``ValidationException``), and
   GetSecretValue without a stage follows AWSCURRENT when UpdateSecretVersionStage moves it;
+  SNS Publish refuses a message over 262,144 bytes, attributes included (see
+  ``_oversized_sns_message``; moto counts the body's characters only);
 * side effects after a call (a race with someone else): ``POST /_test/after`` runs an action
   (set a key's status, inject a fault, create a key as an administrator would) right after the
   Nth next call of an API action was done, before its answer goes back (with ``"before": true``:
@@ -297,6 +299,28 @@ def _refused_secret_name(action: str, body: bytes) -> str | None:
     return name
 
 
+#: SNS Publish, Message: "messages must be UTF-8 encoded strings and at most 256 KB in size
+#: (262,144 bytes, not 262,144 characters)"; MessageAttributeValue: "All parts of the message
+#: attribute, including name, type, and value, are included in the message size restriction"
+#: (SNS API Reference). moto compares the body's length in characters, attributes left out.
+SNS_MAX_MESSAGE_BYTES = 262_144
+
+
+def _oversized_sns_message(action: str, body: bytes) -> int | None:
+    """The size in bytes of an SNS Publish's message and attributes when over SNS's limit."""
+    if action != "sns:Publish":
+        return None
+    form = parse_qs(body.decode("utf-8", "replace"))
+    counted = ("Message",) + tuple(
+        key
+        for key in form
+        if key.startswith("MessageAttributes.entry.")
+        and key.endswith((".Name", ".Value.DataType", ".Value.StringValue"))
+    )
+    size = sum(len(form.get(key, [""])[0].encode("utf-8")) for key in counted)
+    return size if size > SNS_MAX_MESSAGE_BYTES else None
+
+
 class TestBed:
     # What ``GET`` of a control path answers: the record it names, as it is now.
     RECORDS = {
@@ -363,6 +387,13 @@ class TestBed:
         refused = _refused_secret_name(action, body)
         if refused is not None:
             error = {"code": "ValidationException", "status": 400, "message": SECRET_NAME_ERROR}
+            return self._fail(error, environ, start_response)
+        if _oversized_sns_message(action, body) is not None:
+            error = {
+                "code": "InvalidParameter",
+                "status": 400,
+                "message": "Invalid parameter: Message too long",
+            }
             return self._fail(error, environ, start_response)
         if not hooks:
             return self._forward(environ, start_response, action, body)

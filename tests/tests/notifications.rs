@@ -268,18 +268,33 @@ async fn console_passwords_warn_first_then_delete() {
 }
 
 #[tokio::test]
-async fn max_actions_counts_actions_not_warnings() {
-    let moto = Moto::start();
+async fn max_actions_counts_warnings_like_changes() {
+    let (moto, iam) = Moto::with_iam();
     for user in ["a", "b", "c"] {
         user_with_key(&moto, user, 100, Some(1)).await;
     }
-    let report = invoke(
+    let error = invoke(
         &moto.access_keys(&[("WARN_DAYS", "7"), ("MAX_ACTIONS", "1")]),
         schedule("access-keys"),
     )
     .await
-    .expect("three warnings are no change");
-    assert_eq!(report.count(Status::Warned), 3, "{report:#?}");
+    .expect_err("three warnings set three deadlines: more than MAX_ACTIONS=1");
+    assert!(
+        matches!(
+            error,
+            Error::TooManyActions {
+                planned: 3,
+                limit: 1
+            }
+        ),
+        "{error}"
+    );
+    for user in ["a", "b", "c"] {
+        assert!(
+            user_tags(&iam, user).await.is_empty(),
+            "{user}: nothing recorded"
+        );
+    }
 }
 
 #[tokio::test]
