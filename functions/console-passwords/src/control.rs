@@ -102,9 +102,12 @@ mod tests {
                 set_at: None,
                 last_used: used_days.map(|d| now() - days(d)),
                 mfa,
+                mfa_removed: None,
             }),
             heard_set: None,
             set_record: None,
+            heard_mfa_removed: None,
+            mfa_record: None,
             read_at: Instant::now(),
         }
     }
