@@ -229,18 +229,23 @@ def _teach_moto_aws_rules() -> None:
     IAMBackend.generate_report = generate_report
 
     # GetAccountSummary is live: AccountAccessKeysPresent is 1 while the root user has an access
-    # key (IAM API Reference, GetAccountSummary); moto always answers 0.
+    # key (IAM API Reference, GetAccountSummary); moto always answers 0. ROOT is the default
+    # account's root user; another account's follow its seeded root credentials
+    # (organisation_ext).
     original_summary = IAMBackend.get_account_summary
 
     def get_account_summary(self):
         summary = original_summary(self)
-        summary._account_access_keys_present = 1 if ROOT.get("access_keys") else 0
+        if self.account_id == DEFAULT_ACCOUNT_ID:
+            summary._account_access_keys_present = 1 if ROOT.get("access_keys") else 0
         return summary
 
     IAMBackend.get_account_summary = get_account_summary
 
 
-#: The root user's credentials as they are now (POST /_test/root).
+#: The account the test bed's own credentials act in (moto's default).
+DEFAULT_ACCOUNT_ID = "123456789012"
+#: That account's root user's credentials as they are now (POST /_test/root).
 ROOT: dict = {"mfa_active": True, "access_keys": []}
 #: The root user's credentials as the last generated credential report shows them, and when it
 #: was generated ("at").
