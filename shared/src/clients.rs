@@ -1,5 +1,6 @@
 //! SDK clients, built once per cold start and borrowed by every invocation.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -13,9 +14,12 @@ use crate::error::Result;
 use crate::principal::Principal;
 use crate::reads::identity;
 
-/// The clients the shared pipeline uses (a function adds its own, such as Secrets Manager).
+/// The SDK clients of the account a function acts in: those the shared pipeline uses, built
+/// with it, and those only some functions use (Secrets Manager), built on first use, so a
+/// binary that never asks for one carries none of its code.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    sdk: SdkConfig,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     /// AWS Config: evaluations back to custom rules.
@@ -24,19 +28,28 @@ pub struct Clients {
     pub securityhub: aws_sdk_securityhub::Client,
     /// SNS: run summaries and warnings.
     pub sns: aws_sdk_sns::Client,
+    secretsmanager: std::sync::Arc<OnceLock<aws_sdk_secretsmanager::Client>>,
     caller: std::sync::Arc<OnceCell<Option<Principal>>>,
 }
 
 impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
         Self {
+            sdk: sdk.clone(),
             iam: aws_sdk_iam::Client::new(sdk),
             sts: aws_sdk_sts::Client::new(sdk),
             config: aws_sdk_config::Client::new(sdk),
             securityhub: aws_sdk_securityhub::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
+            secretsmanager: std::sync::Arc::default(),
             caller: std::sync::Arc::default(),
         }
+    }
+
+    /// Secrets Manager (access-keys' rotation), built on first use.
+    pub fn secretsmanager(&self) -> &aws_sdk_secretsmanager::Client {
+        self.secretsmanager
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
     }
 
     /// The principal the function runs as, read once per container (STS GetCallerIdentity).

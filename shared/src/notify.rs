@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::{DateTime, Duration, Utc};
+use futures::stream::{self, StreamExt};
 
 use crate::error::{Error, call};
 use crate::guard::Notice;
-use crate::pipeline::concurrently;
 use crate::plan::Due;
 use crate::principal::Subject;
 use crate::report::{Report, Status};
@@ -355,12 +355,13 @@ pub async fn publish(sns: &Client, topic: &str, input: &Messages<'_>, limit: usi
         .into_iter()
         .collect();
     failures.extend(
-        concurrently(limit.max(1), messages, |message| async move {
-            publish_one(sns, topic, &message).await.err()
-        })
-        .await
-        .into_iter()
-        .flatten(),
+        stream::iter(messages)
+            .map(|message| async move { publish_one(sns, topic, &message).await.err() })
+            .buffer_unordered(limit.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .flatten(),
     );
     match failures.as_slice() {
         [] | [_] => failures,

@@ -11,9 +11,10 @@ use tracing_subscriber::fmt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::clients::load_sdk_config;
-use crate::config::{Env, FromEnv};
-use crate::pipeline::{Remediation, handle};
+use crate::clients::{Clients, load_sdk_config};
+use crate::config::Env;
+use crate::contract::Remediation;
+use crate::driver::handle;
 
 /// JSON logs when Lambda's log format is JSON (the SAM template sets it), text otherwise; the
 /// level from Lambda's log level, or `RUST_LOG` (see [`LogSettings`]). Log lines go to standard
@@ -133,20 +134,24 @@ pub fn deadline(context: &Context) -> Option<SystemTime> {
 /// naming the variable (Lambda reports it as an init error).
 pub async fn start<F: Remediation>() -> Result<(), lambda_runtime::Error> {
     init_logging();
-    let settings = F::Settings::from_env(&Env::process())
+    let function = F::from_env(&Env::process())
         .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
-    let function = F::new(&load_sdk_config().await, settings);
-    serve(&function).await
+    let clients = Clients::new(&load_sdk_config().await);
+    serve(&function, &clients).await
 }
 
-/// Runs the Lambda runtime loop: each event goes through the pipeline of `function`, with the
-/// clock and the deadline.
-pub async fn serve<F: Remediation>(function: &F) -> Result<(), lambda_runtime::Error> {
+/// Runs the Lambda runtime loop: each event goes through the pipeline of `function`, with its
+/// clients (built once per cold start), the clock and the deadline.
+pub async fn serve<F: Remediation>(
+    function: &F,
+    clients: &Clients,
+) -> Result<(), lambda_runtime::Error> {
     // Boxed: the pipeline's future is deep (stages within stages), and without the box the
     // compiler computes its layout inside the runtime's own and can hit its depth limit.
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         Box::pin(handle(
             function,
+            clients,
             event.payload,
             Utc::now(),
             deadline(&event.context),

@@ -3,68 +3,48 @@
 //! triggers itself (the parameters of its CloudTrail calls, AWS Health's keys, an operator's
 //! order on one key) through [`Remediation`].
 
+use crate::clients::Clients;
+use crate::contract::{Asked, OwnTrigger, Remediation, Scope};
 use crate::error::{Error, Result};
-use crate::intake::{Finding, FindingResource, Inputs, ManualPayload, Trigger, UnusedAccess};
-use crate::pipeline::Remediation;
+use crate::intake::{
+    FINDING_AUTHOR_PREFIX, Finding, FindingResource, ManualPayload, Trigger, UnusedAccess,
+};
 use crate::principal::{Principal, PrincipalKind, Subject};
 use crate::reads::identity;
-
-/// What an event asks a function to look at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope<T> {
-    /// Nothing to do, and why (a failed API call, a compliant resource, out of scope).
-    Nothing(String),
-    /// Everything the function covers (a sweep).
-    Sweep,
-    /// These principals, or the account itself: each is read before anything changes, and one
-    /// that does not exist stops the run.
-    Subjects(Vec<Subject>),
-    /// The function's own targets, read like [`Scope::Subjects`].
-    Targets(Vec<T>),
-    /// The function's own urgent targets (exposed keys): each one that can be read is acted
-    /// on, whatever happens to the others.
-    Urgent(Vec<T>),
-}
-
-/// The start of the marker that signs the notes and comments the functions put on findings.
-pub const FINDING_AUTHOR_PREFIX: &str = "iam-remediation/";
-
-/// The marker that signs the notes and comments a function puts on findings.
-pub fn finding_author(function: &str) -> String {
-    format!("{FINDING_AUTHOR_PREFIX}{function}")
-}
 
 /// The scope of `trigger` for `function`; handled Security Hub findings are added to `findings`
 /// with the subject each is about, and findings left alone to `notes`.
 pub async fn resolve<F: Remediation>(
     function: &F,
+    clients: &Clients,
     trigger: &Trigger,
     findings: &mut Vec<(Finding, Subject)>,
     notes: &mut Vec<String>,
-) -> Result<Scope<F::Target>> {
-    let iam = &function.clients().iam;
+) -> Result<Asked<F::Lead>> {
+    let iam = &clients.iam;
+    let look = Asked::Look;
     Ok(match trigger {
-        Trigger::Schedule => Scope::Sweep,
+        Trigger::Schedule => look(Scope::Sweep),
         Trigger::ApiCall(call) => match &call.error_code {
-            Some(code) => Scope::Nothing(format!(
+            Some(code) => Asked::Nothing(format!(
                 "{} failed ({code}): nothing changed",
                 call.event_name
             )),
-            None => function.api_call(call)?,
+            None => function.scope(OwnTrigger::ApiCall(call))?,
         },
-        Trigger::Health(event) => function.health(event)?,
+        Trigger::Health(event) => function.scope(OwnTrigger::Health(event))?,
         Trigger::ComplianceChange(change) => {
             if !change.is_non_compliant() {
-                return Ok(Scope::Nothing(format!(
+                return Ok(Asked::Nothing(format!(
                     "compliance is {}",
                     change.new_evaluation_result.compliance_type
                 )));
             }
             match config_subject(function, &change.resource_type, None, &change.resource_id) {
-                Named::Subject(subject) => Scope::Subjects(vec![subject]),
+                Named::Subject(subject) => look(Scope::Subjects(vec![subject])),
                 Named::Id(kind, id) => {
                     let principal = identity::resolve_unique_id(iam, kind, &id).await?;
-                    Scope::Subjects(vec![principal.into()])
+                    look(Scope::Subjects(vec![principal.into()]))
                 }
                 // A function that covers no principal at all (the account's own) was sent a
                 // principal's change: a misrouted event, not "nothing to do".
@@ -76,7 +56,7 @@ pub async fn resolve<F: Remediation>(
                         change.resource_type
                     )));
                 }
-                Named::NotCovered(why) => Scope::Nothing(why),
+                Named::NotCovered(why) => Asked::Nothing(why),
                 Named::NotIam => {
                     return Err(Error::InvalidEvent(format!(
                         "resource type {} is not an IAM user, group or role, nor the account",
@@ -87,23 +67,23 @@ pub async fn resolve<F: Remediation>(
         }
         Trigger::ConfigRule(invocation) => match &invocation.resource {
             _ if invocation.event_left_scope => {
-                Scope::Nothing("the resource left the rule's scope".into())
+                Asked::Nothing("the resource left the rule's scope".into())
             }
-            None => Scope::Sweep,
-            Some(resource) if resource.deleted => Scope::Nothing("the resource was deleted".into()),
+            None => look(Scope::Sweep),
+            Some(resource) if resource.deleted => Asked::Nothing("the resource was deleted".into()),
             Some(resource) => match config_subject(
                 function,
                 &resource.resource_type,
                 resource.resource_name.as_deref(),
                 &resource.resource_id,
             ) {
-                Named::Subject(subject) => Scope::Subjects(vec![subject]),
+                Named::Subject(subject) => look(Scope::Subjects(vec![subject])),
                 Named::Id(kind, id) => {
                     let principal = identity::resolve_unique_id(iam, kind, &id).await?;
-                    Scope::Subjects(vec![principal.into()])
+                    look(Scope::Subjects(vec![principal.into()]))
                 }
-                Named::NotCovered(why) => Scope::Nothing(why),
-                Named::NotIam => Scope::Nothing(format!(
+                Named::NotCovered(why) => Asked::Nothing(why),
+                Named::NotIam => Asked::Nothing(format!(
                     "{} is not an IAM principal",
                     resource.resource_type
                 )),
@@ -111,26 +91,27 @@ pub async fn resolve<F: Remediation>(
         },
         Trigger::Findings(event) => {
             notes.extend(event.ignored.iter().map(|why| format!("left alone: {why}")));
-            findings_scope(function, &event.handled, findings, notes).await?
+            findings_scope(function, clients, &event.handled, findings, notes).await?
         }
-        Trigger::UnusedAccess(UnusedAccess::Ignored(why)) => Scope::Nothing(why.clone()),
+        Trigger::UnusedAccess(UnusedAccess::Ignored(why)) => Asked::Nothing(why.clone()),
         Trigger::UnusedAccess(UnusedAccess::Finding(finding)) => {
-            Scope::Subjects(vec![Principal::user(&finding.user).into()])
+            look(Scope::Subjects(vec![Principal::user(&finding.user).into()]))
         }
         Trigger::Manual(payload) if !payload.fields.is_empty() => {
-            function.manual_fields(payload)?
+            function.scope(OwnTrigger::Manual(payload))?
         }
-        Trigger::Manual(payload) => manual(function, payload)?,
+        Trigger::Manual(payload) => look(manual(function, payload)?),
     })
 }
 
 /// The subjects of a Security Hub event's handled findings.
 async fn findings_scope<F: Remediation>(
     function: &F,
+    clients: &Clients,
     handled: &[Finding],
     findings: &mut Vec<(Finding, Subject)>,
     notes: &mut Vec<String>,
-) -> Result<Scope<F::Target>> {
+) -> Result<Asked<F::Lead>> {
     let mut subjects: Vec<Subject> = Vec::new();
     for finding in handled {
         if !function.handles_control(&finding.control) {
@@ -157,7 +138,7 @@ async fn findings_scope<F: Remediation>(
             ));
             continue;
         }
-        let Some(subject) = finding_subject(function, &finding.resource).await? else {
+        let Some(subject) = finding_subject(function, clients, &finding.resource).await? else {
             notes.push(format!(
                 "left alone: {}: its resource is not covered here",
                 finding.label()
@@ -170,9 +151,9 @@ async fn findings_scope<F: Remediation>(
         findings.push((finding.clone(), subject));
     }
     Ok(if subjects.is_empty() {
-        Scope::Nothing("no finding to act on".into())
+        Asked::Nothing("no finding to act on".into())
     } else {
-        Scope::Subjects(subjects)
+        Asked::Look(Scope::Subjects(subjects))
     })
 }
 
@@ -192,7 +173,7 @@ fn config_subject<F: Remediation>(
     unique_id: &str,
 ) -> Named {
     if resource_type == "AWS::::Account" {
-        return if F::COVERS_ACCOUNT {
+        return if F::INPUTS.account {
             Named::Subject(Subject::Account)
         } else {
             Named::NotCovered("the account is not covered here".into())
@@ -220,15 +201,16 @@ fn config_subject<F: Remediation>(
 /// The subject a finding is about; `None` when the function does not cover it.
 async fn finding_subject<F: Remediation>(
     function: &F,
+    clients: &Clients,
     resource: &FindingResource,
 ) -> Result<Option<Subject>> {
-    let iam = &function.clients().iam;
+    let iam = &clients.iam;
     if !matches!(resource, FindingResource::Account) && !function.covers(PrincipalKind::User) {
         return Ok(None);
     }
     let user = match resource {
         FindingResource::Account => {
-            return Ok(F::COVERS_ACCOUNT.then_some(Subject::Account));
+            return Ok(F::INPUTS.account.then_some(Subject::Account));
         }
         FindingResource::User(name)
         | FindingResource::AccessKey {
@@ -255,7 +237,7 @@ async fn finding_subject<F: Remediation>(
 
 /// The scope of a manual payload without function fields: the principals it names, or the whole
 /// account.
-fn manual<F: Remediation>(function: &F, payload: &ManualPayload) -> Result<Scope<F::Target>> {
+fn manual<F: Remediation>(function: &F, payload: &ManualPayload) -> Result<Scope<F::Lead>> {
     if payload.is_account_wide() {
         return Ok(Scope::Sweep);
     }
@@ -284,15 +266,4 @@ fn manual<F: Remediation>(function: &F, payload: &ManualPayload) -> Result<Scope
         }
     }
     Ok(Scope::Subjects(subjects))
-}
-
-/// The manual fields a function takes, for error messages.
-pub fn manual_field_names(inputs: &Inputs) -> String {
-    let mut fields: Vec<&str> = inputs
-        .manual_principals
-        .iter()
-        .map(|kind| kind.plural())
-        .collect();
-    fields.push("dry_run");
-    fields.join(", ")
 }

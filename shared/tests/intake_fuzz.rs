@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 const EVERYTHING: Inputs = Inputs {
+    account: true,
     cloudtrail_events: &[
         "CreateAccessKey",
         "UpdateAccessKey",
@@ -28,7 +29,7 @@ const EVERYTHING: Inputs = Inputs {
     ],
     securityhub_shared_controls: &["IAM.8", "IAM.22"],
     unused_access_findings: &["UnusedIAMUserAccessKey", "UnusedIAMUserPassword"],
-    manual_principals: &[
+    principals: &[
         PrincipalKind::User,
         PrincipalKind::Group,
         PrincipalKind::Role,

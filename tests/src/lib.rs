@@ -17,7 +17,9 @@ use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolic
 use aws_sdk_iam::operation::get_login_profile::GetLoginProfileError;
 use aws_sdk_iam::types::{PasswordPolicy, Tag};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use iam_remediation::{ActionRecord, Error, Principal, PrincipalKind, Remediation, Report, Status};
+use iam_remediation::{
+    ActionRecord, Clients, Error, Principal, PrincipalKind, Remediation, Report, Status,
+};
 use serde_json::{Value, json};
 
 /// The workspace root.
@@ -999,6 +1001,21 @@ pub fn compliance_change(
     }
 }
 
+/// The event's first finding, with these fields set (JSON pointers into the finding; the last
+/// step may be a new field).
+pub fn with_finding(mut event: Value, changes: &[(&str, Value)]) -> Value {
+    for (pointer, value) in changes {
+        let (parent, field) = pointer
+            .rsplit_once('/')
+            .expect("a pointer into the finding");
+        let target = event
+            .pointer_mut(&format!("/detail/findings/0{parent}"))
+            .unwrap_or_else(|| panic!("no {parent} in the finding"));
+        target[field] = value.clone();
+    }
+    event
+}
+
 /// A CloudTrail event of the IAM call `event_name` (`DeactivateMFADevice`) with these request
 /// parameters (console-passwords' sample of another call, renamed).
 pub fn iam_call(event_name: &str, parameters: Value) -> Value {
@@ -1022,8 +1039,6 @@ pub fn exposed(key_ids: &[&str]) -> Value {
 
 // -- the four functions, built as their `main` builds them, pointed at the test bed -----------
 
-use iam_remediation::FromEnv as _;
-
 /// Configuration from these variables only (the process environment is not read).
 pub fn env(pairs: &[(&str, &str)]) -> iam_remediation::Env {
     iam_remediation::Env::from_pairs(pairs.iter().copied())
@@ -1035,17 +1050,17 @@ pub const ROTATE: (&str, &str) = ("KEY_ACTION", "rotate");
 /// inline-policies' coverage of every kind of principal (roles are left out by default).
 pub const ALL_KINDS: (&str, &str) = ("INLINE_POLICY_PRINCIPALS", "users,groups,roles");
 
-/// The settings these variables give to `F` (they must be valid).
-fn settings<F: Remediation>(pairs: &[(&str, &str)]) -> F::Settings {
-    F::Settings::from_env(&env(pairs)).expect("valid settings")
+/// The function these variables configure (they must be valid).
+fn settings<F: Remediation>(pairs: &[(&str, &str)]) -> F {
+    F::from_env(&env(pairs)).expect("valid settings")
 }
 
-/// A function's settings and SDK configuration, built anew for each invocation, as a new Lambda
-/// instance would be (invocations at once share nothing).
+/// A function's settings and SDK configuration, its clients built anew for each invocation, as
+/// a new Lambda instance would be (invocations at once share nothing).
 #[derive(Debug, Clone)]
 pub struct Deployed<F: Remediation> {
     sdk: SdkConfig,
-    settings: F::Settings,
+    settings: F,
 }
 
 impl<F: Remediation> Deployed<F> {
@@ -1069,8 +1084,8 @@ impl<F: Remediation> Deployed<F> {
         now: DateTime<Utc>,
         deadline: Option<SystemTime>,
     ) -> Result<Report, Error> {
-        let function = F::new(&self.sdk, self.settings.clone());
-        iam_remediation::handle(&function, event, now, deadline).await
+        let clients = Clients::new(&self.sdk);
+        iam_remediation::handle(&self.settings, &clients, event, now, deadline).await
     }
 
     /// One invocation now, stopped before `deadline` if any.
@@ -1083,45 +1098,65 @@ impl<F: Remediation> Deployed<F> {
     }
 }
 
+/// One Lambda instance of a function: its settings and its clients, built once and used by
+/// every invocation, as a warm container would.
+#[derive(Debug, Clone)]
+pub struct Instance<F: Remediation> {
+    pub function: F,
+    pub clients: Clients,
+}
+
 impl Moto {
     /// A function with the settings these variables give, pointed at this server.
-    pub fn function<F: Remediation>(&self, pairs: &[(&str, &str)]) -> F {
-        F::new(&self.sdk_config(), settings::<F>(pairs))
+    pub fn function<F: Remediation>(&self, pairs: &[(&str, &str)]) -> Instance<F> {
+        Instance {
+            function: settings::<F>(pairs),
+            clients: Clients::new(&self.sdk_config()),
+        }
     }
 
     /// `access-keys` with the settings these variables give.
-    pub fn access_keys(&self, pairs: &[(&str, &str)]) -> access_keys::AccessKeys {
+    pub fn access_keys(&self, pairs: &[(&str, &str)]) -> Instance<access_keys::AccessKeys> {
         self.function(pairs)
     }
 
     /// `console-passwords` with the settings these variables give.
-    pub fn console_passwords(&self, pairs: &[(&str, &str)]) -> console_passwords::ConsolePasswords {
+    pub fn console_passwords(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> Instance<console_passwords::ConsolePasswords> {
         self.function(pairs)
     }
 
     /// `password-policy` with the settings these variables give.
-    pub fn password_policy(&self, pairs: &[(&str, &str)]) -> password_policy::PasswordPolicies {
+    pub fn password_policy(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> Instance<password_policy::PasswordPolicies> {
         self.function(pairs)
     }
 
     /// `inline-policies` with the settings these variables give.
-    pub fn inline_policies(&self, pairs: &[(&str, &str)]) -> inline_policies::InlinePolicies {
+    pub fn inline_policies(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> Instance<inline_policies::InlinePolicies> {
         self.function(pairs)
     }
 }
 
-/// One invocation of `function` now, without a deadline.
-pub async fn invoke<F: Remediation>(function: &F, event: Value) -> Result<Report, Error> {
-    iam_remediation::handle(function, event, Utc::now(), None).await
+/// One invocation of `instance` now, without a deadline.
+pub async fn invoke<F: Remediation>(instance: &Instance<F>, event: Value) -> Result<Report, Error> {
+    invoke_at(instance, event, Utc::now()).await
 }
 
-/// One invocation of `function` at `now` (travel in time), without a deadline.
+/// One invocation of `instance` at `now` (travel in time), without a deadline.
 pub async fn invoke_at<F: Remediation>(
-    function: &F,
+    instance: &Instance<F>,
     event: Value,
     now: DateTime<Utc>,
 ) -> Result<Report, Error> {
-    iam_remediation::handle(function, event, now, None).await
+    iam_remediation::handle(&instance.function, &instance.clients, event, now, None).await
 }
 
 // -- reading reports --------------------------------------------------------------------------

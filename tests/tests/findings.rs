@@ -9,7 +9,7 @@ use iam_remediation::{Remediation, Report, Result, Status};
 use integration_tests::{
     EXEMPT, Moto, enable_mfa, has_password, invoke, key_statuses, minimum_password_length,
     sample_event, set_minimum_password_length, snapshot, tag_user, user_with_key,
-    user_with_password, with,
+    user_with_password, with, with_finding,
 };
 use serde_json::{Value, json};
 
@@ -106,19 +106,6 @@ const FUNCTIONS: [Function; 3] = [AccessKeys, ConsolePasswords, PasswordPolicy];
 /// The event's first finding.
 fn finding(event: &Value) -> &Value {
     &event["detail"]["findings"][0]
-}
-
-/// The event's first finding, with these fields set (JSON pointers into the finding; the last
-/// step may be a new field).
-fn with_finding(mut event: Value, changes: &[(&str, Value)]) -> Value {
-    for (pointer, value) in changes {
-        let (parent, field) = pointer.rsplit_once('/').unwrap();
-        let target = event
-            .pointer_mut(&format!("/detail/findings/0{parent}"))
-            .unwrap_or_else(|| panic!("no {parent} in the finding"));
-        target[field] = value.clone();
-    }
-    event
 }
 
 /// Imports the event's findings, as Security Hub holds them before it sends the event.

@@ -10,21 +10,9 @@ use chrono::{Duration, Utc};
 use iam_remediation::{Report, Status};
 use integration_tests::{
     Moto, add_key, add_password, days_ago, has_password, invoke, key_statuses, sample_event,
-    schedule, set_minimum_password_length, user_with_key, user_with_password,
+    schedule, set_minimum_password_length, user_with_key, user_with_password, with_finding,
 };
 use serde_json::{Value, json};
-
-/// The event's first finding, with these fields set (JSON pointers into the finding).
-fn with_finding(mut event: Value, changes: &[(&str, Value)]) -> Value {
-    for (pointer, value) in changes {
-        let (parent, field) = pointer.rsplit_once('/').unwrap();
-        let target = event
-            .pointer_mut(&format!("/detail/findings/0{parent}"))
-            .unwrap_or_else(|| panic!("no {parent} in the finding"));
-        target[field] = value.clone();
-    }
-    event
-}
 
 fn finding_id(event: &Value) -> String {
     event["detail"]["findings"][0]["Id"]

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use iam_remediation::{Error, Remediation, Report, Status};
 use integration_tests::{
-    ACTIVE, INACTIVE, Inbox, Moto, Published, action_on, add_key, assert_keys, delete_key, exposed,
-    has_password, invoke, invoke_at, schedule, tag_user, user_tags, user_with_key,
-    user_with_password,
+    ACTIVE, INACTIVE, Inbox, Instance, Moto, Published, action_on, add_key, assert_keys,
+    delete_key, exposed, has_password, invoke, invoke_at, schedule, tag_user, user_tags,
+    user_with_key, user_with_password,
 };
 
 /// Settings with notifications to `inbox` and these variables.
@@ -24,7 +24,7 @@ fn status_of(report: &Report, target: &str) -> Status {
 
 /// A sweep of `function` `days` days after `start`.
 async fn sweep_after<F: Remediation>(
-    function: &F,
+    function: &Instance<F>,
     start: DateTime<Utc>,
     days: i64,
 ) -> Result<Report, Error> {

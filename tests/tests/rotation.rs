@@ -5,15 +5,15 @@ use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use chrono::{DateTime, Duration, Utc};
 use iam_remediation::Status;
 use integration_tests::{
-    ACTIVE, EXEMPT, INACTIVE, Moto, ROTATE, add_key, assert_keys, exposed, invoke_at, key_statuses,
-    other_key, schedule, stored_secret, tag_user, user_tags, user_with_key,
+    ACTIVE, EXEMPT, INACTIVE, Instance, Moto, ROTATE, add_key, assert_keys, exposed, invoke_at,
+    key_statuses, other_key, schedule, stored_secret, tag_user, user_tags, user_with_key,
 };
 use serde_json::json;
 
 const KEYS: &str = "access-keys";
 
 /// `access-keys` in rotate mode.
-fn rotating(moto: &Moto) -> AccessKeys {
+fn rotating(moto: &Moto) -> Instance<AccessKeys> {
     moto.access_keys(&[ROTATE])
 }
 
@@ -23,7 +23,12 @@ async fn alice_due(moto: &Moto) -> String {
 }
 
 /// Rotates alice's `old` key at `now`; returns the new key's ID.
-async fn rotate(moto: &Moto, function: &AccessKeys, old: &str, now: DateTime<Utc>) -> String {
+async fn rotate(
+    moto: &Moto,
+    function: &Instance<AccessKeys>,
+    old: &str,
+    now: DateTime<Utc>,
+) -> String {
     invoke_at(function, schedule(KEYS), now)
         .await
         .expect("rotation");

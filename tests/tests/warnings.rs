@@ -11,8 +11,9 @@ use std::time::{Duration as StdDuration, SystemTime};
 use chrono::{DateTime, Duration, Utc};
 use iam_remediation::{Error, Remediation, Report, Status};
 use integration_tests::{
-    ACTIVE, Deployed, INACTIVE, Inbox, Moto, Published, action_on, assert_keys, has_password,
-    invoke, invoke_at, iso, schedule, tag_user, user_tags, user_with_key, user_with_password,
+    ACTIVE, Deployed, INACTIVE, Inbox, Instance, Moto, Published, action_on, assert_keys,
+    has_password, invoke, invoke_at, iso, schedule, tag_user, user_tags, user_with_key,
+    user_with_password,
 };
 use serde_json::json;
 
@@ -25,7 +26,7 @@ fn notifying<'a>(inbox: &'a Inbox, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str
 
 /// A sweep of `function` `days` days after `start`.
 async fn sweep_after<F: Remediation>(
-    function: &F,
+    function: &Instance<F>,
     start: DateTime<Utc>,
     days: i64,
 ) -> Result<Report, Error> {
@@ -344,7 +345,7 @@ async fn dave_with_tags(
     moto: &Moto,
     inbox: &Inbox,
     tags: usize,
-) -> console_passwords::ConsolePasswords {
+) -> Instance<console_passwords::ConsolePasswords> {
     let iam = moto.iam();
     user_with_password(moto, "dave", 200, Some(150)).await;
     tag_user(&iam, "dave", "owner", "dave@example.com").await;

@@ -15,12 +15,12 @@
 //!   half; console-passwords the password half.
 
 use chrono::{DateTime, Utc};
-use iam_remediation::feedback::securityhub::ControlState;
+use iam_remediation::ControlState;
 use iam_remediation::plan::{days, days_between};
 
+use crate::facts::Facts;
 use crate::facts::{KeyFacts, LastUse};
-use crate::rule::Facts;
-use crate::settings::Settings;
+use crate::settings::AccessKeys;
 
 /// IAM.3's age limit.
 pub const IAM3_MAX_KEY_AGE_DAYS: u32 = 90;
@@ -32,7 +32,7 @@ pub const IAM22_MAX_UNUSED_DAYS: u32 = 45;
 pub fn state(
     control: &str,
     facts: &Facts,
-    settings: &Settings,
+    settings: &AccessKeys,
     now: DateTime<Utc>,
 ) -> Option<ControlState> {
     match (control, facts) {
@@ -127,7 +127,7 @@ fn unused(key: &KeyFacts, limit: u32, now: DateTime<Utc>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::{Focus, UserKeys};
+    use crate::facts::{Focus, UserKeys};
     use iam_remediation::Env;
     use iam_remediation::FromEnv;
     use iam_remediation::reads::RootUser;
@@ -136,8 +136,8 @@ mod tests {
         "2026-12-01T12:00:00Z".parse().unwrap()
     }
 
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
-        Settings::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
+    fn settings(pairs: &[(&str, &str)]) -> AccessKeys {
+        AccessKeys::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
     }
 
     fn user(keys: &[(bool, i64, Option<i64>)]) -> Facts {

@@ -20,7 +20,7 @@ pub enum OrderAction {
 
 /// An operator's order on one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyOrder {
+pub struct OperatorOrder {
     pub key_id: String,
     pub action: OrderAction,
 }
@@ -31,7 +31,7 @@ fn invalid(message: &str) -> Error {
 
 /// Reads the order from a manual payload's own fields. Anything else is an error: a mistyped
 /// field must never run for real.
-pub fn parse(payload: &ManualPayload) -> Result<KeyOrder> {
+pub fn parse(payload: &ManualPayload) -> Result<OperatorOrder> {
     if let Some(field) = payload
         .fields
         .keys()
@@ -71,7 +71,7 @@ pub fn parse(payload: &ManualPayload) -> Result<KeyOrder> {
     if payload.users.is_some() {
         return Err(invalid("give either `users` or `access_key_id`, not both"));
     }
-    Ok(KeyOrder {
+    Ok(OperatorOrder {
         key_id: key_id.to_owned(),
         action,
     })
@@ -98,7 +98,7 @@ mod tests {
     use iam_remediation::intake::{self, Trigger};
     use serde_json::json;
 
-    fn order(payload: Value) -> Result<KeyOrder> {
+    fn order(payload: Value) -> Result<OperatorOrder> {
         let inputs = <crate::AccessKeys as iam_remediation::Remediation>::INPUTS;
         match intake::parse(payload, &inputs)? {
             Trigger::Manual(payload) => parse(&payload),
@@ -118,7 +118,7 @@ mod tests {
         assert_eq!(
             order(json!({"access_key_id": "AKIAIOSFODNN7EXAMPLE", "action": "deactivate"}))
                 .unwrap(),
-            KeyOrder {
+            OperatorOrder {
                 key_id: "AKIAIOSFODNN7EXAMPLE".into(),
                 action: OrderAction::Deactivate
             }

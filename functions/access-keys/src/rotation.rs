@@ -17,10 +17,11 @@ use aws_sdk_iam::Client as IamClient;
 use aws_sdk_secretsmanager::Client as SecretsClient;
 use chrono::{SecondsFormat, Utc};
 use iam_remediation::reads::to_utc;
-use iam_remediation::{Error, Result, call};
+use iam_remediation::{Clients, Error, Outcome, Result, call};
 
-use crate::apply::delete_key;
-use crate::facts::{KeyFacts, list_keys};
+use crate::apply::{delete_key, write_record};
+use crate::facts::{KeyFacts, KeyRecord, list_keys};
+use crate::settings::AccessKeys;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -549,6 +550,49 @@ pub async fn stored_key_id(secrets: &SecretsClient, secret_name: &str) -> Result
         Err(error) if error.aws_code() == Some(NOT_FOUND) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// Creates and stores a replacement for `key_id`; for a rotation (not the replacement of a
+/// key just deactivated), records it so the old key is retired after grace.
+pub async fn rotate(
+    clients: &Clients,
+    function: &AccessKeys,
+    user: &str,
+    key_id: &str,
+    record: bool,
+) -> Result<Outcome> {
+    let iam = &clients.iam;
+    let secret_name = function.secret_name(user);
+    let stored = match create_and_store(
+        iam,
+        clients.secretsmanager(),
+        user,
+        key_id,
+        &secret_name,
+        function.secret_kms_key_id.as_deref(),
+    )
+    .await?
+    {
+        RotationOutcome::Stored(stored) => stored,
+        RotationOutcome::NoRoom(reason) => return Ok(Outcome::Skipped(reason)),
+    };
+    tracing::info!(user = %user, old_key = %key_id, new_key = %stored.access_key_id, secret = %stored.secret_name, version = %stored.version_id, "replacement key stored");
+    if record {
+        // The old key stays active during grace; the record tells later runs.
+        let replaced = KeyRecord::ReplacedBy(stored.access_key_id.clone());
+        write_record(iam, user, key_id, &replaced)
+            .await
+            .map_err(|error| Error::Aws {
+                operation: "TagUser",
+                code: error.aws_code().unwrap_or("Unknown").to_owned(),
+                message: format!(
+                    "replacement {} is stored in {secret_name}, but the rotation record \
+                     could not be written ({error}); the next run recovers it from the secret",
+                    stored.access_key_id
+                ),
+            })?;
+    }
+    Ok(Outcome::Applied)
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@
 use chrono::{DateTime, Utc};
 use iam_remediation::plan::{days, days_between, older_than};
 use iam_remediation::reads::{ReportKey, ReportUser, RootUser, Tags};
-use iam_remediation::{PlannedAction, Principal, Subject};
+use iam_remediation::{ControlState, PlannedAction, Principal, Rule, Subject};
 
-use crate::facts::{KeyFacts, LAST_USE_MARGIN, LastUse, Records};
+use crate::control;
+use crate::facts::{Facts, Focus, KeyFacts, LAST_USE_MARGIN, LastUse, Records, UserKeys};
 use crate::order::OrderAction;
-use crate::settings::{KeyAction, Settings};
+use crate::settings::{AccessKeys, KeyAction};
 
 /// The report's `action` names.
 pub const CREATE_ACCESS_KEY: &str = "create-access-key";
@@ -16,42 +17,17 @@ pub const DEACTIVATE_ACCESS_KEY: &str = "deactivate-access-key";
 pub const DELETE_ACCESS_KEY: &str = "delete-access-key";
 pub const DELETE_ROOT_ACCESS_KEY: &str = "delete-root-access-key";
 
-/// What a run asks of a user's keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Focus {
-    /// Every hygiene rule on every key.
-    All,
-    /// One key AWS reported as exposed: deactivate it now.
-    Exposed(String),
-    /// An operator's order on one key.
-    Order { key_id: String, action: OrderAction },
-}
+impl Rule for AccessKeys {
+    type Facts = Facts;
+    type Order = KeyOrder;
 
-/// Everything the rule knows about one user, read live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserKeys {
-    pub user: String,
-    pub keys: Vec<KeyFacts>,
-    /// What this function did to each key (user tags).
-    pub records: Records,
-    pub focus: Focus,
-    /// A key a CloudTrail `UpdateAccessKey` call was heard turning back on: its deactivation
-    /// record no longer counts, whatever happened to it since.
-    pub reactivated: Option<String>,
-}
+    fn plan(&self, facts: &Facts, now: DateTime<Utc>) -> Vec<PlannedAction<KeyOrder>> {
+        plan(facts, self, now)
+    }
 
-/// What one read found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Facts {
-    User(UserKeys),
-    /// The root user's keys, from the credential report.
-    Root(RootUser),
-    /// The account (a finding about it): the root user's keys from the credential report, and
-    /// whether `GetAccountSummary` shows a root access key now.
-    Account {
-        root: RootUser,
-        keys_present: bool,
-    },
+    fn control(&self, control: &str, facts: &Facts, now: DateTime<Utc>) -> Option<ControlState> {
+        control::state(control, facts, self, now)
+    }
 }
 
 /// What the apply stage does for one planned action.
@@ -85,7 +61,7 @@ pub enum KeyOrder {
 /// The planned changes for what one read found.
 pub fn plan(
     facts: &Facts,
-    settings: &Settings,
+    settings: &AccessKeys,
     now: DateTime<Utc>,
 ) -> Vec<PlannedAction<KeyOrder>> {
     match facts {
@@ -134,7 +110,7 @@ pub fn valid_deactivation(user: &UserKeys, key: &KeyFacts) -> Option<DateTime<Ut
 /// The hygiene rules on every key of a user.
 fn plan_user(
     user: &UserKeys,
-    settings: &Settings,
+    settings: &AccessKeys,
     now: DateTime<Utc>,
 ) -> Vec<PlannedAction<KeyOrder>> {
     let principal = Principal::user(&user.user);
@@ -173,7 +149,7 @@ fn plan_user(
 /// Why an active key counts as unused, if it does: unused for longer than
 /// `MAX_KEY_UNUSED_DAYS`, counted from creation if never used. `None` when its last use was not
 /// read: the rule cannot judge.
-fn unused(key: &KeyFacts, settings: &Settings, now: DateTime<Utc>) -> Option<String> {
+fn unused(key: &KeyFacts, settings: &AccessKeys, now: DateTime<Utc>) -> Option<String> {
     let limit = days(settings.max_key_unused_days);
     match key.last_used {
         LastUse::At(last_use) => (now - last_use > limit).then(|| {
@@ -197,7 +173,7 @@ fn unused(key: &KeyFacts, settings: &Settings, now: DateTime<Utc>) -> Option<Str
 fn plan_active_key(
     user: &UserKeys,
     key: &KeyFacts,
-    settings: &Settings,
+    settings: &AccessKeys,
     now: DateTime<Utc>,
 ) -> Option<PlannedAction<KeyOrder>> {
     let principal = Principal::user(&user.user);
@@ -273,7 +249,7 @@ fn rotate(
     user: &UserKeys,
     key: &KeyFacts,
     reason: &str,
-    settings: &Settings,
+    settings: &AccessKeys,
 ) -> PlannedAction<KeyOrder> {
     let secret = settings.secret_name(&user.user);
     let action = PlannedAction::new(
@@ -345,7 +321,7 @@ fn deactivate_now(user: &UserKeys, key: &KeyFacts, reason: &str) -> PlannedActio
 pub fn needs_last_use(
     key: &KeyFacts,
     records: &Records,
-    settings: &Settings,
+    settings: &AccessKeys,
     until: DateTime<Utc>,
 ) -> bool {
     let age = until - key.created;
@@ -370,7 +346,7 @@ pub fn needs_last_use(
 pub fn plan_exposed(
     user: &UserKeys,
     key: &KeyFacts,
-    settings: &Settings,
+    settings: &AccessKeys,
 ) -> Vec<PlannedAction<KeyOrder>> {
     if !key.active {
         return Vec::new();
@@ -392,7 +368,7 @@ pub fn plan_order(
     user: &UserKeys,
     key: &KeyFacts,
     action: OrderAction,
-    settings: &Settings,
+    settings: &AccessKeys,
 ) -> PlannedAction<KeyOrder> {
     let reason = "operator's order (manual payload)";
     match action {
@@ -470,7 +446,7 @@ const ROOT_KEY_BLOCKED: &str = "nothing in the account can delete it: only the r
 pub fn is_candidate(
     row: &ReportUser,
     tags: &Tags,
-    settings: &Settings,
+    settings: &AccessKeys,
     until: DateTime<Utc>,
 ) -> bool {
     let existing: Vec<&ReportKey> = row.keys.iter().filter(|key| key.exists()).collect();
@@ -517,8 +493,8 @@ mod tests {
     use iam_remediation::testing::{days_ago, now};
     use iam_remediation::{Env, FromEnv};
 
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
-        Settings::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
+    fn settings(pairs: &[(&str, &str)]) -> AccessKeys {
+        AccessKeys::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
     }
 
     /// An active key `age` days old, last used `used` days ago (`None`: never).
@@ -558,12 +534,12 @@ mod tests {
         user.records.by_key.insert(key_id.to_owned(), record);
     }
 
-    fn plan_user(user: &UserKeys, settings: &Settings) -> Vec<PlannedAction<KeyOrder>> {
+    fn plan_user(user: &UserKeys, settings: &AccessKeys) -> Vec<PlannedAction<KeyOrder>> {
         plan(&Facts::User(user.clone()), settings, now())
     }
 
     /// (action, target, reason) of each planned action.
-    fn planned(user: &UserKeys, settings: &Settings) -> Vec<(&'static str, String, String)> {
+    fn planned(user: &UserKeys, settings: &AccessKeys) -> Vec<(&'static str, String, String)> {
         plan_user(user, settings)
             .into_iter()
             .map(|a| {
@@ -577,7 +553,7 @@ mod tests {
     }
 
     /// The one action planned for alice with this one key.
-    fn only_plan(key: KeyFacts, settings: &Settings) -> (&'static str, String, String) {
+    fn only_plan(key: KeyFacts, settings: &AccessKeys) -> (&'static str, String, String) {
         let mut planned = planned(&user(vec![key]), settings);
         assert_eq!(planned.len(), 1, "{planned:?}");
         planned.remove(0)
@@ -1046,7 +1022,7 @@ mod tests {
             keys,
         };
         let is_candidate =
-            |row: &ReportUser, s: &Settings, now| is_candidate(row, &no_tags, s, now);
+            |row: &ReportUser, s: &AccessKeys, now| is_candidate(row, &no_tags, s, now);
         let none = slot(false, None, None);
         assert!(
             is_candidate(&row([slot(true, Some(91), Some(1)), none]), &s, now()),

@@ -11,7 +11,7 @@ pub enum KeyAction {
 
 /// Everything `access-keys` reads from its environment.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct AccessKeys {
     pub common: CommonSettings,
     pub key_action: KeyAction,
     pub max_key_age_days: u32,
@@ -25,10 +25,16 @@ pub struct Settings {
     pub secret_kms_key_id: Option<String>,
 }
 
-impl Settings {
+impl AccessKeys {
     /// The secret that holds `user`'s rotated key.
     pub fn secret_name(&self, user: &str) -> String {
         format!("{}{user}", self.secret_prefix)
+    }
+}
+
+impl AsRef<CommonSettings> for AccessKeys {
+    fn as_ref(&self) -> &CommonSettings {
+        &self.common
     }
 }
 
@@ -51,7 +57,7 @@ pub fn check_secret_name(name: &str) -> Result<(), String> {
     }
 }
 
-impl FromEnv for Settings {
+impl FromEnv for AccessKeys {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let key_action = match env.choice("KEY_ACTION", "deactivate", &["deactivate", "rotate"])? {
             "rotate" => KeyAction::Rotate,
@@ -87,7 +93,7 @@ mod tests {
 
     #[test]
     fn defaults_match_the_contract() {
-        let settings = Settings::defaults();
+        let settings = AccessKeys::defaults();
         assert_eq!(settings.key_action, KeyAction::Deactivate);
         assert_eq!(
             (
@@ -110,7 +116,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_each_rejected::<Settings>(&[
+        assert_each_rejected::<AccessKeys>(&[
             ("MAX_KEY_AGE_DAYS", "ninety"),
             ("MAX_KEY_UNUSED_DAYS", "0"),
             ("ROTATION_GRACE_DAYS", "-1"),

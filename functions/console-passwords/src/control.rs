@@ -14,11 +14,11 @@
 //!   password half; access-keys the key half.
 
 use chrono::{DateTime, Utc};
-use iam_remediation::feedback::securityhub::ControlState;
+use iam_remediation::ControlState;
 use iam_remediation::plan::{days, days_between};
 
 use crate::facts::{Mfa, UserPassword};
-use crate::settings::Settings;
+use crate::settings::ConsolePasswords;
 
 /// IAM.8's and IAM.22's unused limits.
 pub const IAM8_MAX_UNUSED_DAYS: u32 = 90;
@@ -28,7 +28,7 @@ pub const IAM22_MAX_UNUSED_DAYS: u32 = 45;
 pub fn state(
     control: &str,
     facts: &UserPassword,
-    settings: &Settings,
+    settings: &ConsolePasswords,
     now: DateTime<Utc>,
 ) -> Option<ControlState> {
     let limit = match control {
@@ -83,10 +83,7 @@ pub fn state(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
-    use crate::facts::ConsolePassword;
     use iam_remediation::{Env, FromEnv};
 
     fn now() -> DateTime<Utc> {
@@ -94,27 +91,17 @@ mod tests {
     }
 
     fn password(set_days: u32, used_days: Option<u32>, mfa: Mfa) -> UserPassword {
-        UserPassword {
-            user: "alice".into(),
-            password: Some(ConsolePassword {
-                user: "alice".into(),
-                created: now() - days(set_days),
-                set_at: None,
-                last_used: used_days.map(|d| now() - days(d)),
-                mfa,
-                mfa_removed: None,
-            }),
-            heard_set: None,
-            set_record: None,
-            heard_mfa_removed: None,
-            mfa_record: None,
-            read_at: Instant::now(),
-        }
+        crate::facts::alice(
+            now() - days(set_days),
+            used_days.map(|d| now() - days(d)),
+            mfa,
+        )
     }
 
     #[test]
     fn each_control_is_judged_by_its_own_criterion() {
-        let grace = Settings::from_env(&Env::from_pairs([("MFA_GRACE_DAYS", "30")])).unwrap();
+        let grace =
+            ConsolePasswords::from_env(&Env::from_pairs([("MFA_GRACE_DAYS", "30")])).unwrap();
         let none = UserPassword {
             password: None,
             ..password(1, None, Mfa::Absent)

@@ -4,12 +4,17 @@
 //! profile's creation date through a reset), and when the user's MFA device was last removed
 //! (another such record: IAM forgets a device once it is deactivated).
 
+use std::fmt;
 use std::time::Instant;
 
 use aws_sdk_iam::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
-use iam_remediation::reads::{Tags, to_utc};
-use iam_remediation::{Error, Result, call};
+use iam_remediation::reads::{TagState, Tags, to_utc};
+use iam_remediation::records::TagChanges;
+use iam_remediation::{Error, Observed, Principal, Result, Window, call};
+
+use crate::rule;
+use crate::settings::ConsolePasswords;
 
 /// The tag that records when an administrator last set the user's console password
 /// (`CreateLoginProfile` / `UpdateLoginProfile`): `iam-remediation:password-set` = RFC 3339.
@@ -326,5 +331,150 @@ pub(crate) mod tests {
         );
         assert!(console_password(&iam, "alice").await.unwrap().is_some());
         assert_eq!(get_user.num_calls(), 2);
+    }
+}
+
+/// A user to read: with its tags when a sweep already has them, the time an administrator set
+/// its password when a CloudTrail call was just heard doing it, and the time its MFA device was
+/// removed when a CloudTrail call was just heard doing that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub user: String,
+    pub tags: Option<Tags>,
+    pub heard_set: Option<DateTime<Utc>>,
+    pub heard_mfa_removed: Option<DateTime<Utc>>,
+}
+
+impl Lead {
+    pub fn named(user: String) -> Self {
+        Self {
+            user,
+            tags: None,
+            heard_set: None,
+            heard_mfa_removed: None,
+        }
+    }
+}
+
+impl fmt::Display for Lead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user {}", self.user)
+    }
+}
+
+/// Reads one user live: its password, its records, and its MFA devices where the rule needs
+/// them. A user that does not exist is [`Error::NotFound`].
+pub async fn read(
+    iam: &Client,
+    function: &ConsolePasswords,
+    lead: Lead,
+    window: Window,
+) -> Result<Observed<UserPassword>> {
+    let read_at = Instant::now();
+    let (last_used, user_tags) = user(iam, &lead.user).await?;
+    let tags = lead.tags.unwrap_or(user_tags);
+    let created = login_profile_created(iam, &lead.user).await?;
+    let set_at = latest(recorded(&tags, PASSWORD_SET_TAG), lead.heard_set);
+    let mfa_removed = latest(recorded(&tags, MFA_REMOVED_TAG), lead.heard_mfa_removed);
+    let set_record = record_key(&tags, PASSWORD_SET_TAG);
+    let mfa_record = record_key(&tags, MFA_REMOVED_TAG);
+    let mut password = created.map(|created| ConsolePassword {
+        user: lead.user.clone(),
+        created,
+        set_at,
+        last_used,
+        mfa: Mfa::NotRead,
+        mfa_removed,
+    });
+    // A removal, heard or recorded, needs the devices too: the record is kept only while
+    // the user has none.
+    if let Some(password) = &mut password
+        && (rule::needs_mfa(password, function, window.until)
+            || (function.mfa_grace_days > 0 && (mfa_removed.is_some() || mfa_record.is_some())))
+    {
+        password.mfa = mfa(iam, &lead.user).await?;
+    }
+    Ok(Observed {
+        subject: Principal::user(&lead.user).into(),
+        tags: TagState::Known(tags),
+        // A run that heard of a device removal judges nothing (it never deletes), so the
+        // user's warnings stay for the next sweep to judge.
+        judged_whole: lead.heard_mfa_removed.is_none(),
+        facts: UserPassword {
+            user: lead.user,
+            password,
+            heard_set: lead.heard_set,
+            set_record,
+            heard_mfa_removed: lead.heard_mfa_removed,
+            mfa_record,
+            read_at,
+        },
+    })
+}
+
+/// Records the time an administrator set the password and the time the user's MFA device
+/// was removed (both heard from CloudTrail), and removes the records no longer needed: of a
+/// password that no longer exists, of a removal once the user has an MFA device again.
+pub fn records(observed: &Observed<UserPassword>) -> TagChanges {
+    let facts = &observed.facts;
+    let mut changes = TagChanges::default();
+    match (&facts.password, facts.heard_set, &facts.set_record) {
+        (Some(password), Some(_), _) => {
+            if let Some(at) = password.set_at {
+                changes
+                    .set
+                    .push((PASSWORD_SET_TAG.to_owned(), record_value(at)));
+            }
+        }
+        (None, _, Some(stale)) => changes.remove.push(stale.clone()),
+        _ => {}
+    }
+    let mfa = facts.password.as_ref().map(|password| password.mfa);
+    match (&facts.password, mfa, &facts.mfa_record) {
+        (Some(password), Some(Mfa::Absent), _) if facts.heard_mfa_removed.is_some() => {
+            if let Some(at) = password.mfa_removed {
+                changes
+                    .set
+                    .push((MFA_REMOVED_TAG.to_owned(), record_value(at)));
+            }
+        }
+        (None, _, Some(stale)) | (Some(_), Some(Mfa::Present), Some(stale)) => {
+            changes.remove.push(stale.clone());
+        }
+        _ => {}
+    }
+    changes
+}
+
+/// The later of a recorded time and one heard in this run.
+fn latest(recorded: Option<DateTime<Utc>>, heard: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (recorded, heard) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+/// alice's facts for the rule's and the controls' tables: a password created at `created`, last
+/// used at `last_used`, with `mfa`, and nothing heard or recorded.
+#[cfg(test)]
+pub(crate) fn alice(
+    created: DateTime<Utc>,
+    last_used: Option<DateTime<Utc>>,
+    mfa: Mfa,
+) -> UserPassword {
+    UserPassword {
+        user: "alice".into(),
+        password: Some(ConsolePassword {
+            user: "alice".into(),
+            created,
+            set_at: None,
+            last_used,
+            mfa,
+            mfa_removed: None,
+        }),
+        heard_set: None,
+        set_record: None,
+        heard_mfa_removed: None,
+        mfa_record: None,
+        read_at: Instant::now(),
     }
 }

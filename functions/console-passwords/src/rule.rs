@@ -11,13 +11,14 @@ use std::time::Instant;
 use chrono::{DateTime, SecondsFormat, Utc};
 use iam_remediation::plan::{days, days_between, older_than};
 use iam_remediation::reads::{ReportUser, Tags};
-use iam_remediation::{PlannedAction, Principal};
+use iam_remediation::{ControlState, PlannedAction, Principal, Rule};
 use serde_json::json;
 
+use crate::control;
 use crate::facts::{
     ConsolePassword, MFA_REMOVED_TAG, Mfa, PASSWORD_SET_TAG, UserPassword, recorded,
 };
-use crate::settings::Settings;
+use crate::settings::ConsolePasswords;
 
 /// The report's `action`.
 pub const DELETE_LOGIN_PROFILE: &str = "delete-login-profile";
@@ -44,7 +45,11 @@ pub enum Ground {
 }
 
 /// Why an unused password is due, if it is.
-fn unused(password: &ConsolePassword, settings: &Settings, now: DateTime<Utc>) -> Option<String> {
+fn unused(
+    password: &ConsolePassword,
+    settings: &ConsolePasswords,
+    now: DateTime<Utc>,
+) -> Option<String> {
     let limit_days = settings.max_password_unused_days;
     let limit = days(limit_days);
     let since = password.since();
@@ -83,7 +88,7 @@ fn unused(password: &ConsolePassword, settings: &Settings, now: DateTime<Utc>) -
 /// Why a password without MFA is due, if it is (the rule is off with `MFA_GRACE_DAYS=0`).
 fn without_mfa(
     password: &ConsolePassword,
-    settings: &Settings,
+    settings: &ConsolePasswords,
     now: DateTime<Utc>,
 ) -> Option<String> {
     let grace = settings.mfa_grace_days;
@@ -102,8 +107,35 @@ fn without_mfa(
 
 /// True when the MFA rule needs the user's MFA devices: it is on and the unused rule does not
 /// already settle the password.
-pub fn needs_mfa(password: &ConsolePassword, settings: &Settings, now: DateTime<Utc>) -> bool {
+pub fn needs_mfa(
+    password: &ConsolePassword,
+    settings: &ConsolePasswords,
+    now: DateTime<Utc>,
+) -> bool {
     settings.mfa_grace_days > 0 && unused(password, settings, now).is_none()
+}
+
+impl Rule for ConsolePasswords {
+    type Facts = UserPassword;
+    type Order = Deletion;
+
+    fn plan(&self, facts: &UserPassword, now: DateTime<Utc>) -> Vec<PlannedAction<Deletion>> {
+        plan(facts, self, now).into_iter().collect()
+    }
+
+    fn control(
+        &self,
+        control: &str,
+        facts: &UserPassword,
+        now: DateTime<Utc>,
+    ) -> Option<ControlState> {
+        control::state(control, facts, self, now)
+    }
+
+    /// IAM.5 (MFA for console users) is this function's only with the MFA rule on.
+    fn handles_control(&self, control: &str) -> bool {
+        control != "IAM.5" || self.mfa_grace_days > 0
+    }
 }
 
 /// The deletion of the user's password when a rule finds it due. The order is the password as
@@ -113,7 +145,7 @@ pub fn needs_mfa(password: &ConsolePassword, settings: &Settings, now: DateTime<
 /// starts the MFA grace again (recorded), and a later sweep judges the password.
 pub fn plan(
     facts: &UserPassword,
-    settings: &Settings,
+    settings: &ConsolePasswords,
     now: DateTime<Utc>,
 ) -> Option<PlannedAction<Deletion>> {
     if facts.heard_mfa_removed.is_some() {
@@ -155,7 +187,7 @@ pub fn plan(
 pub fn is_candidate(
     row: &ReportUser,
     tags: &Tags,
-    settings: &Settings,
+    settings: &ConsolePasswords,
     until: DateTime<Utc>,
 ) -> bool {
     let mfa_removed = recorded(tags, MFA_REMOVED_TAG);
@@ -198,28 +230,13 @@ mod tests {
     use iam_remediation::testing::{days_ago as ago, now};
 
     fn password(created: DateTime<Utc>, last_used: Option<DateTime<Utc>>) -> UserPassword {
-        UserPassword {
-            user: "alice".into(),
-            password: Some(ConsolePassword {
-                user: "alice".into(),
-                created,
-                set_at: None,
-                last_used,
-                mfa: Mfa::NotRead,
-                mfa_removed: None,
-            }),
-            heard_set: None,
-            set_record: None,
-            heard_mfa_removed: None,
-            mfa_record: None,
-            read_at: Instant::now(),
-        }
+        crate::facts::alice(created, last_used, Mfa::NotRead)
     }
 
-    fn settings(days: u32) -> Settings {
-        Settings {
+    fn settings(days: u32) -> ConsolePasswords {
+        ConsolePasswords {
             max_password_unused_days: days,
-            ..Settings::defaults()
+            ..ConsolePasswords::defaults()
         }
     }
 
@@ -354,7 +371,7 @@ mod tests {
 
     #[test]
     fn the_mfa_rule_deletes_a_password_without_mfa_after_its_grace() {
-        let s = Settings {
+        let s = ConsolePasswords {
             mfa_grace_days: 7,
             ..settings(90)
         };
@@ -395,7 +412,7 @@ mod tests {
     #[allow(clippy::too_many_lines, reason = "one row per case")]
     fn the_mfa_grace_runs_from_the_later_of_the_password_and_the_device_removal() {
         use Mfa::{Absent, Present};
-        let s = Settings {
+        let s = ConsolePasswords {
             mfa_grace_days: 30,
             ..settings(90)
         };
@@ -544,7 +561,7 @@ mod tests {
     #[test]
     fn mfa_removal_records_in_the_report_pick_candidates() {
         use ReportTime::{At, NotApplicable, NotSupported};
-        let s = Settings {
+        let s = ConsolePasswords {
             mfa_grace_days: 30,
             ..settings(90)
         };
@@ -765,7 +782,7 @@ mod tests {
             "reset 10 days ago"
         );
         assert!(is_candidate(&old, &reset(100), &s, now()));
-        let mfa = Settings {
+        let mfa = ConsolePasswords {
             mfa_grace_days: 7,
             ..settings(90)
         };

@@ -7,8 +7,14 @@
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::{AttachedPolicy, EntityType, PolicyDetail, SummaryKeyType};
-use iam_remediation::reads::{Tags, authorization_details};
-use iam_remediation::{Error, Principal, PrincipalKind, Result, by_kind, call};
+use std::fmt;
+
+use iam_remediation::reads::{TagState, Tags, authorization_details};
+use iam_remediation::{
+    Error, Observed, Principal, PrincipalKind, Result, Scope, Subject, Survey, by_kind, call,
+};
+
+use crate::settings::{InlinePolicies, InlinePolicyAction};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -379,6 +385,147 @@ pub async fn managed_policy_document(iam: &Client, arn: &str) -> Result<Option<V
     Ok(raw
         .and_then(|raw| decode_document(&raw).ok())
         .and_then(|text| serde_json::from_str(&text).ok()))
+}
+
+/// Where a read starts: a principal (all its inline policies, or one), or one a sweep already
+/// read whole; with the account's attachment quotas when converting (the survey reads them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lead {
+    pub principal: Principal,
+    /// Only this policy (a CloudTrail call named it).
+    pub only: Option<String>,
+    /// Already read (a sweep's `GetAccountAuthorizationDetails`).
+    pub known: Option<PrincipalPolicies>,
+    pub quotas: AttachmentQuotas,
+}
+
+impl Lead {
+    /// All the inline policies of `principal`.
+    pub fn whole(principal: Principal) -> Self {
+        Self {
+            principal,
+            only: None,
+            known: None,
+            quotas: AttachmentQuotas::default(),
+        }
+    }
+
+    /// One inline policy of `principal` (a CloudTrail call named it).
+    pub fn one_policy(principal: Principal, policy_name: String) -> Self {
+        Self {
+            only: Some(policy_name),
+            ..Self::whole(principal)
+        }
+    }
+}
+
+impl fmt::Display for Lead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.principal.fmt(f)
+    }
+}
+
+/// One principal's inline policies, with the account's quotas for its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub policies: PrincipalPolicies,
+    pub quotas: AttachmentQuotas,
+}
+
+/// The leads of a scope, with the account's attachment quotas (read only to convert, and
+/// only when there is something to convert).
+pub async fn survey(
+    iam: &Client,
+    function: &InlinePolicies,
+    scope: Scope<Lead>,
+) -> Result<Survey<Lead>> {
+    let converting = function.action == InlinePolicyAction::Convert;
+    // The quotas matter only to conversions.
+    let quotas = async {
+        if converting {
+            attachment_quotas(iam).await
+        } else {
+            Ok(AttachmentQuotas::default())
+        }
+    };
+    Ok(match scope {
+        Scope::Sweep => {
+            let all = account(iam, &function.principals).await?;
+            let examined = all.len();
+            let mut with_inline: Vec<PrincipalPolicies> = Vec::new();
+            for principal in all.into_iter().filter(|p| !p.inline.is_empty()) {
+                if principal.is_aws_reserved() {
+                    tracing::info!(principal = %principal.principal, path = %principal.path, "role owned by AWS: left alone");
+                } else {
+                    with_inline.push(principal);
+                }
+            }
+            // The quotas are read only when there is something to convert.
+            let quotas = if with_inline.is_empty() {
+                AttachmentQuotas::default()
+            } else {
+                quotas.await?
+            };
+            Survey {
+                leads: with_inline
+                    .into_iter()
+                    .map(|known| Lead {
+                        principal: known.principal.clone(),
+                        only: None,
+                        known: Some(known),
+                        quotas,
+                    })
+                    .collect(),
+                examined,
+                notes: Vec::new(),
+            }
+        }
+        Scope::Subjects(subjects) => {
+            let quotas = quotas.await?;
+            Survey::of(
+                subjects
+                    .into_iter()
+                    .filter_map(|subject| match subject {
+                        Subject::Principal(principal) => Some(Lead {
+                            quotas,
+                            ..Lead::whole(principal)
+                        }),
+                        Subject::Account | Subject::RootUser => None,
+                    })
+                    .collect(),
+            )
+        }
+        Scope::Leads(leads) | Scope::Urgent(leads) => {
+            let quotas = quotas.await?;
+            Survey::of(
+                leads
+                    .into_iter()
+                    .map(|lead| Lead { quotas, ..lead })
+                    .collect(),
+            )
+        }
+    })
+}
+
+/// Reads one lead live (or takes what a sweep already read whole).
+pub async fn read(iam: &Client, lead: Lead) -> Result<Observed<Facts>> {
+    let policies = match lead.known {
+        Some(known) => known,
+        None => principal(iam, &lead.principal, lead.only.as_deref()).await?,
+    };
+    let tags = match policies.principal.kind {
+        PrincipalKind::Group => TagState::Untaggable,
+        PrincipalKind::User | PrincipalKind::Role => TagState::Known(policies.tags.clone()),
+    };
+    Ok(Observed {
+        subject: policies.principal.clone().into(),
+        tags,
+        judged_whole: lead.only.is_none(),
+        facts: Facts {
+            policies,
+            quotas: lead.quotas,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
 //! The inline-policy rule: a pure function of one principal's policies, the account's
 //! attachment quotas and the settings.
 
-use iam_remediation::PlannedAction;
+use chrono::{DateTime, Utc};
+use iam_remediation::{PlannedAction, Rule};
 use serde_json::{Value, json};
 
 use crate::apply::{
     Conversion, MAX_MANAGED_POLICY_SIZE, managed_policy_arn, managed_policy_name, policy_size,
 };
-use crate::facts::{AttachmentQuotas, InlinePolicy, PrincipalPolicies};
-use crate::settings::{InlinePolicyAction, Settings};
+use crate::facts::{AttachmentQuotas, Facts, InlinePolicy, PrincipalPolicies};
+use crate::settings::{InlinePolicies, InlinePolicyAction};
 
 /// The report's `action` names.
 pub const CONVERT_INLINE_POLICY: &str = "convert-inline-policy";
@@ -29,6 +30,15 @@ pub enum PolicyOrder {
     Keep,
 }
 
+impl Rule for InlinePolicies {
+    type Facts = Facts;
+    type Order = PolicyOrder;
+
+    fn plan(&self, facts: &Facts, _now: DateTime<Utc>) -> Vec<PlannedAction<PolicyOrder>> {
+        plan(&facts.policies, &facts.quotas, self)
+    }
+}
+
 /// The planned changes for one principal's inline policies, in policy-name order.
 ///
 /// Roles AWS owns (`/aws-service-role/`, `/aws-reserved/`) get no action at all, not even a
@@ -37,7 +47,7 @@ pub enum PolicyOrder {
 pub fn plan(
     facts: &PrincipalPolicies,
     quotas: &AttachmentQuotas,
-    settings: &Settings,
+    settings: &InlinePolicies,
 ) -> Vec<PlannedAction<PolicyOrder>> {
     if facts.is_aws_reserved() {
         return Vec::new();
@@ -156,8 +166,8 @@ mod tests {
     use super::*;
     use iam_remediation::{Env, FromEnv, Principal};
 
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
-        Settings::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
+    fn settings(pairs: &[(&str, &str)]) -> InlinePolicies {
+        InlinePolicies::from_env(&Env::from_pairs(pairs.iter().copied())).unwrap()
     }
 
     fn document(action: &str) -> Value {

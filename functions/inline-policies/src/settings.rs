@@ -13,9 +13,9 @@ pub enum InlinePolicyAction {
     Delete,
 }
 
-/// Everything `inline-policies` reads from its environment.
+/// The `inline-policies` function: everything it reads from its environment.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct InlinePolicies {
     pub common: CommonSettings,
     pub action: InlinePolicyAction,
     /// The kinds of principal covered (`INLINE_POLICY_PRINCIPALS`), in the order users, groups,
@@ -26,7 +26,7 @@ pub struct Settings {
 const PRINCIPALS: &str = "INLINE_POLICY_PRINCIPALS";
 const PRINCIPALS_EXPECTED: &str = "a comma-separated list of users, groups, roles";
 
-impl FromEnv for Settings {
+impl FromEnv for InlinePolicies {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let action = match env.choice("INLINE_POLICY_ACTION", "convert", &["convert", "delete"])? {
             "delete" => InlinePolicyAction::Delete,
@@ -40,12 +40,13 @@ impl FromEnv for Settings {
     }
 }
 
-impl Settings {
-    /// True when principals of this kind are covered.
-    pub fn covers(&self, kind: PrincipalKind) -> bool {
-        self.principals.contains(&kind)
+impl AsRef<CommonSettings> for InlinePolicies {
+    fn as_ref(&self) -> &CommonSettings {
+        &self.common
     }
+}
 
+impl InlinePolicies {
     /// The value of `INLINE_POLICY_PRINCIPALS` in effect, for messages.
     pub fn principals_setting(&self) -> String {
         let names: Vec<&str> = self.principals.iter().map(|kind| kind.plural()).collect();
@@ -83,19 +84,19 @@ mod tests {
 
     use super::*;
 
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::from_env(&Env::from_pairs(pairs.iter().copied()))
+    fn settings(pairs: &[(&str, &str)]) -> Result<InlinePolicies, ConfigError> {
+        InlinePolicies::from_env(&Env::from_pairs(pairs.iter().copied()))
     }
 
     #[test]
     fn defaults_match_the_contract() {
-        let settings = Settings::defaults();
+        let settings = InlinePolicies::defaults();
         assert_eq!(settings.action, InlinePolicyAction::Convert);
         assert_eq!(
             settings.principals,
             vec![PrincipalKind::User, PrincipalKind::Group]
         );
-        assert!(!settings.covers(PrincipalKind::Role));
+        assert!(!settings.principals.contains(&PrincipalKind::Role));
         assert_eq!(
             settings.principals_setting(),
             "INLINE_POLICY_PRINCIPALS=users,groups"
@@ -121,7 +122,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_each_rejected::<Settings>(&[
+        assert_each_rejected::<InlinePolicies>(&[
             ("INLINE_POLICY_ACTION", "detach"),
             ("INLINE_POLICY_PRINCIPALS", "users,computers"),
             ("INLINE_POLICY_PRINCIPALS", "user"),

@@ -13,7 +13,7 @@
 //! - IAM.15: `MinimumPasswordLength` 14; IAM.16: `PasswordReusePrevention` 24; IAM.17: passwords
 //!   expire within 90 days (`MaxPasswordAge` 90).
 
-use iam_remediation::feedback::securityhub::ControlState;
+use iam_remediation::ControlState;
 
 use crate::facts::PasswordPolicy;
 
@@ -192,32 +192,27 @@ fn with_floor(shortfall: String, laxer: bool, variable: &str, value: &str) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::PasswordPolicies;
+    use iam_remediation::FromEnv;
 
-    const STRONG: PasswordPolicy = PasswordPolicy {
-        minimum_length: 14,
-        require_uppercase: true,
-        require_lowercase: true,
-        require_numbers: true,
-        require_symbols: true,
-        allow_users_to_change_password: true,
-        max_age_days: Some(90),
-        reuse_prevention: Some(24),
-        hard_expiry: false,
-    };
+    /// The contract's default floor: it meets every control.
+    fn strong() -> PasswordPolicy {
+        PasswordPolicies::defaults().floor
+    }
 
     #[test]
     fn each_control_is_judged_by_its_own_criterion() {
         let short = PasswordPolicy {
             minimum_length: 8,
-            ..STRONG
+            ..strong()
         };
         let weakest = PasswordPolicy::WEAKEST;
         for (control, policy, floor, passes, says) in [
-            ("IAM.15", STRONG, STRONG, true, ""),
+            ("IAM.15", strong(), strong(), true, ""),
             (
                 "IAM.15",
                 short,
-                STRONG,
+                strong(),
                 false,
                 "minimum length 8 (at least 14)",
             ),
@@ -232,30 +227,30 @@ mod tests {
             (
                 "IAM.7",
                 weakest,
-                STRONG,
+                strong(),
                 false,
                 "an uppercase letter not required",
             ),
             (
                 "IAM.10",
                 weakest,
-                STRONG,
+                strong(),
                 false,
                 "reuse prevention 0 (at least 4)",
             ),
-            ("IAM.11", weakest, STRONG, false, "uppercase"),
-            ("IAM.12", weakest, STRONG, false, "lowercase"),
-            ("IAM.13", weakest, STRONG, false, "symbol"),
-            ("IAM.14", weakest, STRONG, false, "number"),
-            ("IAM.16", weakest, STRONG, false, "at least 24"),
+            ("IAM.11", weakest, strong(), false, "uppercase"),
+            ("IAM.12", weakest, strong(), false, "lowercase"),
+            ("IAM.13", weakest, strong(), false, "symbol"),
+            ("IAM.14", weakest, strong(), false, "number"),
+            ("IAM.16", weakest, strong(), false, "at least 24"),
             (
                 "IAM.17",
                 weakest,
-                STRONG,
+                strong(),
                 false,
                 "maximum password age none",
             ),
-            ("IAM.17", STRONG, STRONG, true, ""),
+            ("IAM.17", strong(), strong(), true, ""),
         ] {
             match state(control, Some(&policy), &floor) {
                 Some(ControlState::Passes) => assert!(passes, "{control} {policy:?}"),
@@ -267,9 +262,9 @@ mod tests {
             }
         }
         assert!(matches!(
-            state("IAM.7", None, &STRONG),
+            state("IAM.7", None, &strong()),
             Some(ControlState::Fails(_))
         ));
-        assert_eq!(state("IAM.3", Some(&STRONG), &STRONG), None);
+        assert_eq!(state("IAM.3", Some(&strong()), &strong()), None);
     }
 }

@@ -1,5 +1,7 @@
 //! The account password policy, read live, in terms the floor rule can compare field by field.
 
+use std::fmt;
+
 use std::ops::RangeInclusive;
 
 use aws_sdk_iam::Client;
@@ -108,6 +110,16 @@ pub async fn current(iam: &Client) -> Result<Option<PasswordPolicy>> {
         Ok(output) => Ok(output.password_policy.map(PasswordPolicy::from)),
         Err(error) if error.is_no_such_entity() => Ok(None),
         Err(error) => Err(error),
+    }
+}
+
+/// The one thing this function reads: the account's password policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountPolicy;
+
+impl fmt::Display for AccountPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the account password policy")
     }
 }
 

@@ -11,10 +11,13 @@
 //! and `HardExpiry` then stops those users from choosing a new one: each is locked out until an
 //! administrator resets their password. That part of the floor is reported as skipped instead.
 
-use iam_remediation::{PlannedAction, Subject};
+use chrono::{DateTime, Utc};
+use iam_remediation::{ControlState, PlannedAction, Rule, Subject};
 use serde_json::{Map, Value, json};
 
+use crate::control;
 use crate::facts::PasswordPolicy;
+use crate::settings::PasswordPolicies;
 
 /// The report's `action`.
 pub const UPDATE_PASSWORD_POLICY: &str = "update-password-policy";
@@ -109,6 +112,24 @@ pub fn lockout_safe(
             Some(HeldBack::MaxAge(wanted)),
         ),
         _ => (merged, None),
+    }
+}
+
+impl Rule for PasswordPolicies {
+    type Facts = Option<PasswordPolicy>;
+    type Order = PolicyChange;
+
+    fn plan(&self, policy: &Self::Facts, _now: DateTime<Utc>) -> Vec<PlannedAction<PolicyChange>> {
+        plan(policy.as_ref(), &self.floor)
+    }
+
+    fn control(
+        &self,
+        control: &str,
+        policy: &Self::Facts,
+        _now: DateTime<Utc>,
+    ) -> Option<ControlState> {
+        control::state(control, policy.as_ref(), &self.floor)
     }
 }
 
@@ -288,12 +309,12 @@ mod tests {
     use iam_remediation::FromEnv;
 
     use super::*;
-    use crate::settings::Settings;
+    use crate::settings::PasswordPolicies;
 
     /// The default floor: 14 characters, every requirement, 90 days, 24 passwords (the
     /// contract's numbers, checked in `settings`).
     fn floor() -> PasswordPolicy {
-        Settings::defaults().floor
+        PasswordPolicies::defaults().floor
     }
 
     /// How the current value compares with the floor's.

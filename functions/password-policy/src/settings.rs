@@ -1,4 +1,4 @@
-//! The password-policy function's configuration: the floor.
+//! The password-policy function, as configured: the floor.
 
 use iam_remediation::{CommonSettings, ConfigError, Env, FromEnv};
 
@@ -6,9 +6,9 @@ use crate::facts::{
     MAX_AGE_DAYS_RANGE, MINIMUM_LENGTH_RANGE, PasswordPolicy, REUSE_PREVENTION_RANGE,
 };
 
-/// Everything `password-policy` reads from its environment.
+/// The `password-policy` function: everything it reads from its environment.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct PasswordPolicies {
     pub common: CommonSettings,
     /// The weakest policy the account may have. `max_age_days` / `reuse_prevention` of `None`
     /// (`MAX_PASSWORD_AGE_DAYS=0`, `PASSWORD_REUSE_PREVENTION=0`) set no floor for that field:
@@ -16,7 +16,7 @@ pub struct Settings {
     pub floor: PasswordPolicy,
 }
 
-impl FromEnv for Settings {
+impl FromEnv for PasswordPolicies {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let floor = PasswordPolicy {
             minimum_length: env.number("MIN_PASSWORD_LENGTH", 14, MINIMUM_LENGTH_RANGE)?,
@@ -45,6 +45,12 @@ impl FromEnv for Settings {
     }
 }
 
+impl AsRef<CommonSettings> for PasswordPolicies {
+    fn as_ref(&self) -> &CommonSettings {
+        &self.common
+    }
+}
+
 fn optional(value: u32) -> Option<u32> {
     (value > 0).then_some(value)
 }
@@ -59,7 +65,7 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         assert_eq!(
-            Settings::defaults().floor,
+            PasswordPolicies::defaults().floor,
             PasswordPolicy {
                 minimum_length: 14,
                 require_uppercase: true,
@@ -88,7 +94,7 @@ mod tests {
             ("HARD_EXPIRY", "true"),
         ]);
         assert_eq!(
-            Settings::from_env(&env).unwrap().floor,
+            PasswordPolicies::from_env(&env).unwrap().floor,
             PasswordPolicy {
                 minimum_length: 128,
                 require_uppercase: false,
@@ -109,14 +115,14 @@ mod tests {
             ("MAX_PASSWORD_AGE_DAYS", "0"),
             ("PASSWORD_REUSE_PREVENTION", "0"),
         ]);
-        let floor = Settings::from_env(&env).unwrap().floor;
+        let floor = PasswordPolicies::from_env(&env).unwrap().floor;
         assert_eq!((floor.max_age_days, floor.reuse_prevention), (None, None));
         assert_eq!(floor.minimum_length, 14);
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_each_rejected::<Settings>(&[
+        assert_each_rejected::<PasswordPolicies>(&[
             ("MIN_PASSWORD_LENGTH", "5"),
             ("MIN_PASSWORD_LENGTH", "129"),
             ("MIN_PASSWORD_LENGTH", "fourteen"),

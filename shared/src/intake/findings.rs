@@ -19,6 +19,14 @@ pub const OCSF_DETAIL_TYPE: &str = "Findings Imported V2";
 /// The detail-type of IAM Access Analyzer's unused-access findings.
 pub const UNUSED_ACCESS_DETAIL_TYPE: &str = "Unused Access Finding for IAM entities";
 
+/// The start of the marker that signs the notes and comments the functions put on findings.
+pub const FINDING_AUTHOR_PREFIX: &str = "iam-remediation/";
+
+/// The marker that signs the notes and comments a function puts on findings.
+pub fn finding_author(function: &str) -> String {
+    format!("{FINDING_AUTHOR_PREFIX}{function}")
+}
+
 /// The findings of one Security Hub event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Findings {

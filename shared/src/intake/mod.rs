@@ -22,7 +22,8 @@ use serde_json::Value;
 pub use cloudtrail::ApiCall;
 pub use config::{ComplianceChange, ConfigResource, ConfigRuleInvocation, EvaluationResult};
 pub use findings::{
-    Finding, FindingFormat, FindingResource, Findings, UnusedAccess, UnusedAccessFinding,
+    FINDING_AUTHOR_PREFIX, Finding, FindingFormat, FindingResource, Findings, UnusedAccess,
+    UnusedAccessFinding, finding_author,
 };
 pub use health::HealthEvent;
 pub use manual::ManualPayload;
@@ -30,9 +31,16 @@ pub use manual::ManualPayload;
 use crate::error::{Error, Result};
 use crate::principal::PrincipalKind;
 
-/// What a function accepts beyond what every function accepts (schedules, Config events).
+/// What a function covers and accepts beyond what every function accepts (schedules, Config
+/// events): its one declaration of coverage.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs {
+    /// True when the account itself has something the function checks (the password policy,
+    /// the root user's access keys).
+    pub account: bool,
+    /// The principal kinds it covers, the lists (`users`, `groups`, `roles`) a manual payload
+    /// may name; its settings may narrow them ([`crate::Remediation::covers`]).
+    pub principals: &'static [PrincipalKind],
     /// CloudTrail event names the function handles.
     pub cloudtrail_events: &'static [&'static str],
     /// AWS Health event type codes the function handles.
@@ -45,21 +53,27 @@ pub struct Inputs {
     pub securityhub_shared_controls: &'static [&'static str],
     /// IAM Access Analyzer unused-access finding types the function handles.
     pub unused_access_findings: &'static [&'static str],
-    /// The principal lists (`users`, `groups`, `roles`) a manual payload may name.
-    pub manual_principals: &'static [PrincipalKind],
 }
 
 impl Inputs {
     /// Nothing beyond what every function accepts; a function names what it adds
     /// (`Inputs { cloudtrail_events: &[…], ..Inputs::NONE }`).
     pub const NONE: Self = Self {
+        account: false,
+        principals: &[],
         cloudtrail_events: &[],
         health_events: &[],
         securityhub_controls: &[],
         securityhub_shared_controls: &[],
         unused_access_findings: &[],
-        manual_principals: &[],
     };
+
+    /// The manual fields every function of these inputs takes, for error messages.
+    pub fn manual_field_names(&self) -> String {
+        let mut fields: Vec<&str> = self.principals.iter().map(|kind| kind.plural()).collect();
+        fields.push("dry_run");
+        fields.join(", ")
+    }
 }
 
 /// The `trigger` field of the report.
@@ -149,7 +163,7 @@ pub fn parse(event: Value, inputs: &Inputs) -> Result<Trigger> {
     if object.contains_key("invokingEvent") || object.contains_key("resultToken") {
         return config::parse_rule_invocation(Value::Object(object)).map(Trigger::ConfigRule);
     }
-    manual::parse(object, inputs.manual_principals).map(Trigger::Manual)
+    manual::parse(object, inputs.principals).map(Trigger::Manual)
 }
 
 fn parse_eventbridge(event: Value, inputs: &Inputs) -> Result<Trigger> {
@@ -249,12 +263,13 @@ pub(crate) mod tests {
     use serde_json::json;
 
     pub(crate) const INPUTS: Inputs = Inputs {
+        account: true,
         cloudtrail_events: &["CreateAccessKey", "UpdateAccessKey"],
         health_events: &["AWS_RISK_CREDENTIALS_EXPOSED"],
         securityhub_controls: &["IAM.3", "IAM.8"],
         securityhub_shared_controls: &["IAM.8"],
         unused_access_findings: &["UnusedIAMUserAccessKey"],
-        manual_principals: &[PrincipalKind::User],
+        principals: &[PrincipalKind::User],
     };
 
     pub(crate) fn eventbridge(source: &str, detail_type: &str, detail: &Value) -> Value {

@@ -10,10 +10,10 @@ use aws_sdk_iam::types::ReportStateType;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::contract::{Survey, Window};
 use crate::error::{Error, Result, call};
-use crate::guard::warning_due;
-use crate::pipeline::{Remediation, Survey, Window};
-use crate::reads::{Tags, tags};
+use crate::reads::tags::{self, Tags};
+use crate::records::warning_due;
 
 /// How long to wait for AWS to generate the report.
 const GENERATION_TIMEOUT: Duration = Duration::from_mins(2);
@@ -273,13 +273,14 @@ pub struct Candidate {
 /// leads. A row that could not be read never stops the sweep: its user, when the row still
 /// names one, is read live instead, and a note says so. Returns the leads and the root user's
 /// row.
-pub async fn sweep<F: Remediation>(
-    function: &F,
+pub async fn sweep(
+    iam: &Client,
+    function: &str,
+    warn_days: u32,
     window: Window,
     is_candidate: impl Fn(&ReportUser, &Tags) -> bool,
 ) -> Result<(Survey<Candidate>, Option<RootUser>)> {
-    let iam = &function.clients().iam;
-    let (warn_days, until) = (function.common().warn_days, window.until);
+    let until = window.until;
     let (report, all_tags) = futures::join!(fetch(iam), tags::all_user_tags(iam));
     let (report, mut all_tags) = (report?, all_tags?);
     let mut survey = Survey {
@@ -291,7 +292,7 @@ pub async fn sweep<F: Remediation>(
         let tags = all_tags
             .remove(&row.user.to_ascii_lowercase())
             .unwrap_or_default();
-        if is_candidate(row, &tags) || warning_due(&tags, F::NAME, warn_days, until) {
+        if is_candidate(row, &tags) || warning_due(&tags, function, warn_days, until) {
             survey.leads.push(Candidate {
                 user: row.user.clone(),
                 tags: Some(tags),
