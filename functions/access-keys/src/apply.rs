@@ -4,12 +4,9 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::StatusType;
 use chrono::{DateTime, Utc};
 use iam_remediation::reads::tags;
-use iam_remediation::{Clients, Error, Outcome, PlannedAction, Principal, Result, change};
+use iam_remediation::{Error, Outcome, Principal, Result, change};
 
 use crate::facts::{KeyRecord, list_keys, record_tag_key};
-use crate::rotation;
-use crate::rule::KeyOrder;
-use crate::settings::AccessKeys;
 
 /// Deactivates one key (`UpdateAccessKey`); a key that no longer exists is [`Error::NotFound`].
 async fn update_inactive(iam: &Client, user: &str, key_id: &str) -> Result<()> {
@@ -141,47 +138,4 @@ pub async fn delete(
         forget_record(iam, user, key_id).await?;
     }
     Ok(Outcome::Applied)
-}
-/// Carries out one approved action on its key.
-pub async fn apply(
-    clients: &Clients,
-    function: &AccessKeys,
-    action: &PlannedAction<KeyOrder>,
-    now: DateTime<Utc>,
-) -> Result<Outcome> {
-    let iam = &clients.iam;
-    let Some(user) = action.subject.principal().map(|p| p.name.as_str()) else {
-        return Ok(Outcome::Skipped(
-            "nothing in the account can do this".into(),
-        ));
-    };
-    match &action.order {
-        KeyOrder::Deactivate { key_id } => deactivate(iam, user, key_id, now, None).await,
-        KeyOrder::DeactivateNow { key_id } => deactivate_now(iam, user, key_id, now).await,
-        KeyOrder::RetireRotated {
-            key_id,
-            replacement,
-        } => {
-            let rotation = KeyRecord::ReplacedBy(replacement.clone());
-            deactivate(iam, user, key_id, now, Some(&rotation)).await
-        }
-        KeyOrder::Delete {
-            key_id,
-            has_record,
-            ordered,
-        } => delete(iam, user, key_id, *has_record, *ordered).await,
-        KeyOrder::Rotate { key_id } | KeyOrder::Replace { key_id } => {
-            rotation::rotate(
-                clients,
-                function,
-                user,
-                key_id,
-                matches!(action.order, KeyOrder::Rotate { .. }),
-            )
-            .await
-        }
-        KeyOrder::ReportOnly => Ok(Outcome::Skipped(
-            "nothing in the account can do this".into(),
-        )),
-    }
 }

@@ -3,14 +3,15 @@
 //! keys AWS reports as exposed, and reports root user access keys.
 //!
 //! The function's whole remediation lives in this crate: its settings (which are the
-//! function), its inputs (here and in [`order`]), its facts and their reads ([`facts`]), its
+//! function), its inputs (here and in [`order`]), its facts ([`facts`]), its
 //! pure rule ([`rule`], and Security Hub's criteria in [`control`]), and its changes ([`apply`],
-//! [`rotation`]). The shared pipeline runs them through [`Remediation`].
+//! [`rotation`]); [`read`] reads a subject's facts, as much as the rule needs. The shared pipeline runs them through [`Remediation`].
 
 pub mod apply;
 pub mod control;
 pub mod facts;
 pub mod order;
+pub mod read;
 pub mod rotation;
 pub mod rule;
 pub mod settings;
@@ -22,7 +23,7 @@ use iam_remediation::{
     Remediation, Result, Scope, Subject, Survey, Window,
 };
 
-pub use crate::facts::{Facts, Focus, Lead, UserKeys};
+pub use crate::facts::{Facts, Focus, KeyRecord, Lead, UserKeys};
 use crate::order::CREDENTIALS_EXPOSED;
 pub use crate::rule::KeyOrder;
 pub use crate::settings::{AccessKeys, KeyAction};
@@ -78,7 +79,7 @@ impl Remediation for AccessKeys {
         window: Window,
     ) -> Result<Survey<Lead>> {
         Ok(match scope {
-            Scope::Sweep => facts::sweep(&clients.iam, self, window).await?,
+            Scope::Sweep => read::sweep(&clients.iam, self, window).await?,
             Scope::Subjects(subjects) => Survey::of(
                 subjects
                     .into_iter()
@@ -97,7 +98,7 @@ impl Remediation for AccessKeys {
     }
 
     async fn read(&self, clients: &Clients, lead: Lead, window: Window) -> Result<Observed<Facts>> {
-        facts::read(clients, self, lead, window).await
+        read::read(clients, self, lead, window).await
     }
 
     async fn apply(
@@ -106,7 +107,39 @@ impl Remediation for AccessKeys {
         action: &PlannedAction<KeyOrder>,
         now: DateTime<Utc>,
     ) -> Result<Outcome> {
-        apply::apply(clients, self, action, now).await
+        let iam = &clients.iam;
+        let Some(user) = action.subject.principal().map(|p| p.name.as_str()) else {
+            return Ok(Outcome::Skipped(
+                "nothing in the account can do this".into(),
+            ));
+        };
+        match &action.order {
+            KeyOrder::Deactivate { key_id } => {
+                apply::deactivate(iam, user, key_id, now, None).await
+            }
+            KeyOrder::DeactivateNow { key_id } => {
+                apply::deactivate_now(iam, user, key_id, now).await
+            }
+            KeyOrder::RetireRotated {
+                key_id,
+                replacement,
+            } => {
+                let rotation = KeyRecord::ReplacedBy(replacement.clone());
+                apply::deactivate(iam, user, key_id, now, Some(&rotation)).await
+            }
+            KeyOrder::Delete {
+                key_id,
+                has_record,
+                ordered,
+            } => apply::delete(iam, user, key_id, *has_record, *ordered).await,
+            KeyOrder::Rotate { key_id } | KeyOrder::Replace { key_id } => {
+                let record = matches!(action.order, KeyOrder::Rotate { .. });
+                rotation::rotate(clients, self, user, key_id, record).await
+            }
+            KeyOrder::ReportOnly => Ok(Outcome::Skipped(
+                "nothing in the account can do this".into(),
+            )),
+        }
     }
 
     /// Records that no longer hold: of keys that are gone, deactivation records of keys seen

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod control;
 pub mod facts;
+pub mod read;
 pub mod rule;
 pub mod settings;
 
@@ -134,7 +135,7 @@ impl Remediation for ConsolePasswords {
         lead: Lead,
         window: Window,
     ) -> Result<Observed<UserPassword>> {
-        facts::read(&clients.iam, self, lead, window).await
+        read::read(&clients.iam, self, lead, window).await
     }
 
     async fn apply(

@@ -10,13 +10,10 @@ use std::time::Duration;
 
 use aws_sdk_iam::Client;
 use iam_remediation::principal::Arn;
-use iam_remediation::{
-    Error, Outcome, PlannedAction, Principal, PrincipalKind, Result, by_kind, call, change,
-};
+use iam_remediation::{Error, Outcome, Principal, PrincipalKind, Result, by_kind, call, change};
 use serde_json::Value;
 
 use crate::facts;
-use crate::rule::PolicyOrder;
 
 /// The path of the managed policies this system creates.
 pub const MANAGED_POLICY_PATH: &str = "/iam-remediation/";
@@ -320,22 +317,6 @@ async fn delete_inline(iam: &Client, principal: &Principal, policy_name: &str) -
 
 async fn delete_managed(iam: &Client, arn: &str) -> Result<()> {
     change("DeletePolicy", iam.delete_policy().policy_arn(arn).send()).await
-}
-
-/// Carries out one approved action on its principal's policy.
-pub async fn apply(iam: &Client, action: &PlannedAction<PolicyOrder>) -> Result<Outcome> {
-    let Some(principal) = action.subject.principal() else {
-        return Ok(Outcome::Skipped("not a principal".into()));
-    };
-    match &action.order {
-        PolicyOrder::Convert(conversion) => convert(iam, principal, conversion).await,
-        PolicyOrder::Delete {
-            policy_name,
-            document,
-        } => delete(iam, principal, policy_name, document).await,
-        // Always planned as blocked; kept safe should it ever get here.
-        PolicyOrder::Keep => Ok(Outcome::Skipped("nothing can be done safely".into())),
-    }
 }
 
 #[cfg(test)]

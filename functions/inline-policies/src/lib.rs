@@ -100,7 +100,19 @@ impl Remediation for InlinePolicies {
         action: &PlannedAction<PolicyOrder>,
         _now: DateTime<Utc>,
     ) -> Result<Outcome> {
-        apply::apply(&clients.iam, action).await
+        let iam = &clients.iam;
+        let Some(principal) = action.subject.principal() else {
+            return Ok(Outcome::Skipped("not a principal".into()));
+        };
+        match &action.order {
+            PolicyOrder::Convert(conversion) => apply::convert(iam, principal, conversion).await,
+            PolicyOrder::Delete {
+                policy_name,
+                document,
+            } => apply::delete(iam, principal, policy_name, document).await,
+            // Always planned as blocked; kept safe should it ever get here.
+            PolicyOrder::Keep => Ok(Outcome::Skipped("nothing can be done safely".into())),
+        }
     }
 }
 
