@@ -115,8 +115,12 @@ async fn drive<F: Remediation>(
         until: now + horizon.unwrap_or_default(),
     };
     // The closing work, kept in hand from the start: each finding's update, the Config
-    // evaluation, the summary (owner messages are added as their warnings are recorded).
-    run.deadline.reserve_sequential(run.findings.len() + 2);
+    // evaluation of a custom rule's invocation, the summary when a topic is set (owner messages
+    // are added as their warnings are recorded). Work that will not happen keeps no time.
+    let evaluation = usize::from(matches!(trigger, Trigger::ConfigRule(_)));
+    let summary = usize::from(settings.notify_topic_arn.is_some());
+    run.deadline
+        .reserve_sequential(run.findings.len() + evaluation + summary);
     let observed = read::read_stage(function, clients, scope, run, window).await?;
 
     let planned: Vec<_> = observed
