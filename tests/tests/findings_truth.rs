@@ -60,7 +60,7 @@ async fn alice_iam3_handled(pairs: &[(&str, &str)]) -> (Moto, String, (Report, S
     let moto = Moto::start();
     let key = user_with_key(&moto, "alice", 120, Some(1)).await;
     let event = sample_event("access-keys", "securityhub-iam3-user");
-    let outcome = handled(&moto, &moto.access_keys(pairs), &event).await;
+    let outcome = Box::pin(handled(&moto, &moto.access_keys(pairs), &event)).await;
     (moto, key, outcome)
 }
 

@@ -29,6 +29,25 @@ async fn assert_alice_keeps(iam: &aws_sdk_iam::Client, keys: [&str; 2], why: &st
     assert_keys(iam, &expected, why).await;
 }
 
+/// Asserts that alice's keys `[working, kept]` both still work (`context` says which case), and
+/// that the run failed (`fails`) naming `kept` as kept for an operator; the run's message.
+async fn assert_failed_keeping(
+    moto: &Moto,
+    [working, kept]: [&str; 2],
+    result: Result<Report, Error>,
+    context: &str,
+    fails: &str,
+) -> String {
+    let context = format!("{context}; the run said: {}", said(&result));
+    assert_alice_keeps(&moto.iam(), [working, kept], &context).await;
+    let message = failure_message(moto, result, fails);
+    assert!(
+        message.contains(kept) && message.contains("kept"),
+        "{context}: the run names the key it kept for an operator: {message}"
+    );
+    message
+}
+
 /// The message of the run's error (`why` the run must fail), which must hold no secret access
 /// key ever issued.
 fn failure_message(moto: &Moto, result: Result<Report, Error>, why: &str) -> String {
@@ -89,20 +108,17 @@ async fn a_rotation_that_cannot_confirm_awscurrent_keeps_the_new_key() {
         );
         let new = new[0].as_str();
         assert_eq!(current.as_deref(), Some(new), "{broken}: {said}");
-        assert_alice_keeps(
-            &iam,
-            [&b, new],
-            &format!("{broken}: both keys work; the run said: {said}"),
-        )
-        .await;
 
         // The run fails, and says what an operator must fix: which secret, which version holds
         // AWSCURRENT (the new key's), the working key's version, what to do.
-        let message = failure_message(
+        let message = assert_failed_keeping(
             &moto,
+            [&b, new],
             result,
+            &format!("{broken}: both keys work"),
             "a rotation that was not finished fails the run",
-        );
+        )
+        .await;
         for needed in [
             SECRET,
             &format!("iam-remediation-{new}"),
@@ -118,7 +134,6 @@ async fn a_rotation_that_cannot_confirm_awscurrent_keeps_the_new_key() {
         if broken.ends_with("UpdateSecretVersionStage") {
             assert!(message.contains(&b_version), "{broken}: {message}");
         }
-        assert!(message.contains("kept"), "{broken}: {message}");
     }
 }
 
@@ -136,7 +151,6 @@ async fn rotate_losing_the_create_answer(moto: &Moto) -> Result<Report, Error> {
 #[tokio::test]
 async fn a_lost_create_access_key_answer_never_deletes_an_administrators_new_key() {
     let moto = Moto::start();
-    let iam = moto.iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.before(
         "iam:CreateAccessKey",
@@ -152,21 +166,14 @@ async fn a_lost_create_access_key_answer_never_deletes_an_administrators_new_key
     assert_eq!(admins.len(), 1, "the administrator's key was made: {said}");
     let admins = admins[0].as_str();
     assert_eq!(moto.call_count("iam:CreateAccessKey"), 1, "{said}");
-    assert_alice_keeps(
-        &iam,
+    assert_failed_keeping(
+        &moto,
         [&old, admins],
-        &format!("the administrator's new key was deleted; the run said: {said}"),
+        result,
+        "the administrator's new key is kept",
+        "a rotation whose answer was lost fails the run",
     )
     .await;
-    let message = failure_message(
-        &moto,
-        result,
-        "a rotation whose answer was lost fails the run",
-    );
-    assert!(
-        message.contains(admins) && message.contains("kept"),
-        "the run names the key it kept for an operator: {message}"
-    );
 }
 
 /// The function's own CreateAccessKey is done and its answer lost: a key appeared that nobody
