@@ -117,32 +117,27 @@ IAM_SERVICE_PRINCIPAL = "iam.amazonaws.com"
 #: credentials (console passwords, access keys, signing certificates, and MFA devices)", AWS
 #: News Blog, centralized root access). The last three are not read by this project; their action
 #: lists are not verified (no IAM action of the functions is in them).
+_AUDIT_ROOT_USER_CREDENTIALS = frozenset(
+    {
+        "iam:GetAccessKeyLastUsed",
+        "iam:GetLoginProfile",
+        "iam:GetUser",
+        "iam:ListAccessKeys",
+        "iam:ListMFADevices",
+        "iam:ListSigningCertificates",
+    }
+)
 ROOT_TASK_POLICIES: dict[str, frozenset[str]] = {
-    "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials": frozenset(
-        {
-            "iam:GetAccessKeyLastUsed",
-            "iam:GetLoginProfile",
-            "iam:GetUser",
-            "iam:ListAccessKeys",
-            "iam:ListMFADevices",
-            "iam:ListSigningCertificates",
-        }
-    ),
-    "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials": frozenset(
-        {
-            "iam:DeactivateMFADevice",
-            "iam:DeleteAccessKey",
-            "iam:DeleteLoginProfile",
-            "iam:DeleteSigningCertificate",
-            "iam:DeleteVirtualMFADevice",
-            "iam:GetAccessKeyLastUsed",
-            "iam:GetLoginProfile",
-            "iam:GetUser",
-            "iam:ListAccessKeys",
-            "iam:ListMFADevices",
-            "iam:ListSigningCertificates",
-        }
-    ),
+    "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials": _AUDIT_ROOT_USER_CREDENTIALS,
+    # Every action of the audit policy, and the deletions.
+    "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials": _AUDIT_ROOT_USER_CREDENTIALS
+    | {
+        "iam:DeactivateMFADevice",
+        "iam:DeleteAccessKey",
+        "iam:DeleteLoginProfile",
+        "iam:DeleteSigningCertificate",
+        "iam:DeleteVirtualMFADevice",
+    },
     "arn:aws:iam::aws:policy/root-task/IAMCreateRootUserPassword": frozenset(
         {"iam:CreateLoginProfile", "iam:GetLoginProfile", "iam:GetUser"}
     ),

@@ -1098,6 +1098,26 @@ impl<F: Remediation> Deployed<F> {
     }
 }
 
+/// One invocation of function `F`, deployed afresh on `moto`, at `now`, with the settings these
+/// variables give.
+pub async fn run_deployed<F: Remediation>(
+    moto: &Moto,
+    pairs: &[(&str, &str)],
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Report, Error> {
+    let function = Deployed::<F>::new(&moto.sdk_config(), pairs);
+    function.invoke_at(event, now, None).await
+}
+
+/// Everything a run said, to search: the report as JSON, or the Lambda error's message.
+pub fn said(result: &Result<Report, Error>) -> String {
+    match result {
+        Ok(report) => serde_json::to_string(report).expect("a report is JSON"),
+        Err(error) => format!("Lambda error: {error}"),
+    }
+}
+
 /// One Lambda instance of a function: its settings and its clients, built once and used by
 /// every invocation, as a warm container would.
 #[derive(Debug, Clone)]
@@ -1157,6 +1177,56 @@ pub async fn invoke_at<F: Remediation>(
     now: DateTime<Utc>,
 ) -> Result<Report, Error> {
     iam_remediation::handle(&instance.function, &instance.clients, event, now, None).await
+}
+
+/// A sweep of `function` `days` days after `start`.
+pub async fn sweep_after<F: Remediation>(
+    function: &Instance<F>,
+    start: DateTime<Utc>,
+    days: i64,
+) -> Result<Report, Error> {
+    invoke_at(function, schedule(F::NAME), start + Duration::days(days)).await
+}
+
+/// Asserts that `error` refuses a run that planned `planned` actions, more than
+/// `MAX_ACTIONS=limit` (`why` says what the run was).
+pub fn assert_too_many_actions(error: &Error, planned: usize, limit: usize, why: &str) {
+    assert!(
+        matches!(error, Error::TooManyActions { planned: p, limit: l } if (*p, *l) == (planned, limit)),
+        "{why}: {error}"
+    );
+}
+
+/// alice's working key B (returned), 200 days old and used yesterday, held by her secret's
+/// AWSCURRENT (an earlier rotation), with that version's ID.
+pub async fn alice_with_working_key_in_her_secret(moto: &Moto) -> (String, String) {
+    let iam = moto.iam();
+    create_user(&iam, "alice").await;
+    let created = iam.create_access_key().user_name("alice").send();
+    let working = created
+        .await
+        .expect("CreateAccessKey")
+        .access_key
+        .expect("a key");
+    let b = working.access_key_id.clone();
+    moto.set_key(&b, Some(days_ago(200)), Some(Some(days_ago(1))));
+    let stored = json!({
+        "AccessKeyId": b,
+        "SecretAccessKey": working.secret_access_key,
+        "UserName": "alice",
+        "CreateDate": iso(days_ago(200)),
+    });
+    let version = moto
+        .secrets()
+        .create_secret()
+        .name("iam-remediation/access-keys/alice")
+        .secret_string(stored.to_string())
+        .send()
+        .await
+        .expect("CreateSecret")
+        .version_id
+        .expect("a version");
+    (b, version)
 }
 
 // -- reading reports --------------------------------------------------------------------------
@@ -1262,6 +1332,13 @@ pub struct Published {
     pub body: String,
     /// Message attributes (name → string value).
     pub attributes: BTreeMap<String, String>,
+}
+
+/// Settings with notifications to `inbox` and these variables.
+pub fn notifying<'a>(inbox: &'a Inbox, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())];
+    all.extend_from_slice(pairs);
+    all
 }
 
 /// A notification topic with a queue subscribed to it.

@@ -10,9 +10,10 @@
 use iam_remediation::intake::TriggerKind;
 use iam_remediation::{ActionRecord, Error, Principal, Report, Status};
 use integration_tests::{
-    EXEMPT, Moto, action_for, assert_action, compliance_change, has_password, inline_names, invoke,
-    key_status, minimum_password_length, sample_event, schedule, set_minimum_password_length,
-    snapshot, tag_user, unique_id, user_with_key, user_with_password, user_with_policy, with,
+    EXEMPT, Moto, action_for, assert_action, assert_too_many_actions, compliance_change,
+    has_password, inline_names, invoke, key_status, minimum_password_length, sample_event,
+    schedule, set_minimum_password_length, snapshot, tag_user, unique_id, user_with_key,
+    user_with_password, user_with_policy, with,
 };
 use serde_json::{Value, json};
 
@@ -421,16 +422,7 @@ async fn more_changes_than_max_actions_are_refused_and_nothing_changes() {
             .await
             .unwrap_err();
 
-        assert!(
-            matches!(
-                err,
-                Error::TooManyActions {
-                    planned: 3,
-                    limit: 2
-                }
-            ),
-            "{function:?}: {err}"
-        );
+        assert_too_many_actions(&err, 3, 2, &format!("{function:?}"));
         assert!(
             err.to_string().contains('3') && err.to_string().contains("MAX_ACTIONS=2"),
             "{err}"

@@ -7,10 +7,11 @@
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use chrono::{Duration, Utc};
-use iam_remediation::{Report, Status};
+use iam_remediation::{Remediation, Report, Status};
 use integration_tests::{
-    Moto, add_key, add_password, days_ago, has_password, invoke, key_statuses, sample_event,
-    schedule, set_minimum_password_length, user_with_key, user_with_password, with_finding,
+    Instance, Moto, add_key, add_password, days_ago, has_password, invoke, key_statuses,
+    sample_event, schedule, set_minimum_password_length, user_with_key, user_with_password,
+    with_finding,
 };
 use serde_json::{Value, json};
 
@@ -35,15 +36,38 @@ fn as_control(event: Value, control: &str) -> Value {
     )
 }
 
-/// Imports the event's finding, invokes `run` with it, and returns the report with the
-/// finding's workflow status and note afterwards.
-async fn state_after(moto: &Moto, event: &Value, report: Report) -> (Report, String, String) {
+/// Imports the event's finding, invokes `function` with the event, and returns the report with
+/// the finding's workflow status and note afterwards.
+async fn handled<F: Remediation>(
+    moto: &Moto,
+    function: &Instance<F>,
+    event: &Value,
+) -> (Report, String, String) {
+    moto.import_event_findings(event).await;
+    let report = invoke(function, event.clone()).await.unwrap();
     let (workflow, note) = moto.finding_state(&finding_id(event)).await;
     (
         report,
         workflow.unwrap_or_default(),
         note.unwrap_or_default(),
     )
+}
+
+/// A fresh test bed where alice has a 120-day key, used yesterday, that fails IAM.3, and that
+/// finding handled by access-keys with the settings these variables give: the test bed, alice's
+/// key, and what [`handled`] returns.
+async fn alice_iam3_handled(pairs: &[(&str, &str)]) -> (Moto, String, (Report, String, String)) {
+    let moto = Moto::start();
+    let key = user_with_key(&moto, "alice", 120, Some(1)).await;
+    let event = sample_event("access-keys", "securityhub-iam3-user");
+    let outcome = Box::pin(handled(&moto, &moto.access_keys(pairs), &event)).await;
+    (moto, key, outcome)
+}
+
+/// Whether `note` names the date `days` from now or the day after (a deadline counted in whole
+/// days may round to either).
+fn names_day(note: &str, days: i64) -> bool {
+    note.contains(&day(days)) || note.contains(&day(days + 1))
 }
 
 /// The days from now, as the notes write dates.
@@ -63,23 +87,20 @@ async fn iam5_in_its_mfa_grace_is_notified_with_the_deletion_date() {
     let moto = Moto::start();
     user_with_password(&moto, "alice", 3, Some(1)).await;
     let event = sample_event("console-passwords", "securityhub-iam5-user");
-    moto.import_event_findings(&event).await;
 
-    let report = invoke(
+    let (report, workflow, note) = handled(
+        &moto,
         &moto.console_passwords(&[("MFA_GRACE_DAYS", "30")]),
-        event.clone(),
+        &event,
     )
-    .await
-    .unwrap();
-    let (report, workflow, note) = state_after(&moto, &event, report).await;
+    .await;
 
     assert!(report.actions.is_empty(), "in its grace: {report:#?}");
     assert!(has_password(&moto.iam(), "alice").await);
     assert_eq!(workflow, "NOTIFIED", "the control still fails: {note}");
     assert!(note.contains("IAM.5"), "{note}");
     assert!(
-        note.contains("delete-login-profile")
-            && (note.contains(&day(27)) || note.contains(&day(28))),
+        note.contains("delete-login-profile") && names_day(&note, 27),
         "the note says when the password will be deleted: {note}"
     );
 }
@@ -88,18 +109,8 @@ async fn iam5_in_its_mfa_grace_is_notified_with_the_deletion_date() {
 /// period; IAM.3 still fails on the old key until it is deactivated.
 #[tokio::test]
 async fn iam3_rotated_with_the_old_key_in_its_grace_is_notified() {
-    let moto = Moto::start();
-    let old = user_with_key(&moto, "alice", 120, Some(1)).await;
-    let event = sample_event("access-keys", "securityhub-iam3-user");
-    moto.import_event_findings(&event).await;
-
-    let report = invoke(
-        &moto.access_keys(&[("KEY_ACTION", "rotate")]),
-        event.clone(),
-    )
-    .await
-    .unwrap();
-    let (report, workflow, note) = state_after(&moto, &event, report).await;
+    let (moto, old, (report, workflow, note)) =
+        alice_iam3_handled(&[("KEY_ACTION", "rotate")]).await;
 
     let keys = key_statuses(&moto.iam(), "alice").await;
     assert_eq!(keys.len(), 2, "rotated: {report:#?}");
@@ -111,7 +122,7 @@ async fn iam3_rotated_with_the_old_key_in_its_grace_is_notified() {
     );
     assert!(note.contains(&old), "names the failing key: {note}");
     assert!(
-        note.contains(&day(7)) || note.contains(&day(8)),
+        names_day(&note, 7),
         "says when the old key is deactivated: {note}"
     );
 }
@@ -120,25 +131,15 @@ async fn iam3_rotated_with_the_old_key_in_its_grace_is_notified() {
 /// Security Hub's 90 days; the note names the laxer floor and when the key will be acted on.
 #[tokio::test]
 async fn iam3_with_a_laxer_max_key_age_is_notified() {
-    let moto = Moto::start();
-    let key = user_with_key(&moto, "alice", 120, Some(1)).await;
-    let event = sample_event("access-keys", "securityhub-iam3-user");
-    moto.import_event_findings(&event).await;
-
-    let report = invoke(
-        &moto.access_keys(&[("MAX_KEY_AGE_DAYS", "180")]),
-        event.clone(),
-    )
-    .await
-    .unwrap();
-    let (report, workflow, note) = state_after(&moto, &event, report).await;
+    let (moto, key, (report, workflow, note)) =
+        alice_iam3_handled(&[("MAX_KEY_AGE_DAYS", "180")]).await;
 
     assert!(report.actions.is_empty(), "{report:#?}");
     assert_eq!(key_statuses(&moto.iam(), "alice").await[&key], "Active");
     assert_eq!(workflow, "NOTIFIED", "IAM.3 fails after 90 days: {note}");
     assert!(note.contains(&key) && note.contains("90"), "{note}");
     assert!(
-        note.contains(&day(60)) || note.contains(&day(61)),
+        names_day(&note, 60),
         "says when the configured limit is reached: {note}"
     );
 }
@@ -153,15 +154,13 @@ async fn iam15_with_a_laxer_minimum_length_is_notified() {
         sample_event("password-policy", "securityhub-iam7-account"),
         "IAM.15",
     );
-    moto.import_event_findings(&event).await;
 
-    let report = invoke(
+    let (_, workflow, note) = handled(
+        &moto,
         &moto.password_policy(&[("MIN_PASSWORD_LENGTH", "8")]),
-        event.clone(),
+        &event,
     )
-    .await
-    .unwrap();
-    let (_, workflow, note) = state_after(&moto, &event, report).await;
+    .await;
 
     assert_eq!(workflow, "NOTIFIED", "a length of 8 fails IAM.15: {note}");
     assert!(note.contains("14"), "names the control's criterion: {note}");
@@ -174,13 +173,7 @@ async fn iam15_with_a_laxer_minimum_length_is_notified() {
 /// The ordinary case: a 120-day key deactivated with the defaults meets IAM.3: resolved.
 #[tokio::test]
 async fn iam3_fixed_with_the_defaults_is_resolved() {
-    let moto = Moto::start();
-    let key = user_with_key(&moto, "alice", 120, Some(1)).await;
-    let event = sample_event("access-keys", "securityhub-iam3-user");
-    moto.import_event_findings(&event).await;
-
-    let report = invoke(&moto.access_keys(&[]), event.clone()).await.unwrap();
-    let (report, workflow, note) = state_after(&moto, &event, report).await;
+    let (moto, key, (report, workflow, note)) = alice_iam3_handled(&[]).await;
 
     assert_eq!(key_statuses(&moto.iam(), "alice").await[&key], "Inactive");
     assert_eq!(report.count(Status::Applied), 1, "{report:#?}");
@@ -201,11 +194,8 @@ async fn iam4_is_not_resolved_from_a_credential_report_older_than_the_root_key()
         .unwrap();
     moto.set_root_keys(&[(true, days_ago(0))]);
     let event = sample_event("access-keys", "securityhub-iam4-root");
-    moto.import_event_findings(&event).await;
 
-    let report = invoke(&moto.access_keys(&[]), event.clone()).await;
-    let report = report.unwrap();
-    let (report, workflow, note) = state_after(&moto, &event, report).await;
+    let (report, workflow, note) = handled(&moto, &moto.access_keys(&[]), &event).await;
 
     assert_ne!(workflow, "RESOLVED", "{note} {report:#?}");
     assert_eq!(workflow, "NOTIFIED");
@@ -270,21 +260,29 @@ async fn after_the_notes(moto: &Moto, first: &Value, rechecked: bool) -> Value {
     with_finding(first.clone(), &changes)
 }
 
-/// After both functions noted an IAM.8 finding, Security Hub's next evaluation still reaches and
-/// is handled by both: the one that did not write the last note too.
-#[tokio::test]
-async fn a_recheck_after_both_notes_is_handled_by_both_functions() {
+/// A fresh test bed where each covering function fixed its half of alice's IAM.8 finding, alice
+/// fails both halves again (a new unused old key and an unused old password), and the IAM.8 event
+/// after the notes (as [`after_the_notes`]): the test bed, that event, and how many Security Hub
+/// updates were made before it.
+async fn failing_again_after_both_notes(rechecked: bool) -> (Moto, Value, usize) {
     let moto = Moto::start();
     both_halves_fail(&moto).await;
     let first = sample_event("console-passwords", "securityhub-iam8-user");
     moto.import_event_findings(&first).await;
     assert_eq!(both_on(&moto, &first).await, (1, 1), "both fix their half");
-
-    // Alice fails again on both halves; Security Hub re-checks.
     add_key(&moto, "alice", 200, Some(150)).await;
     add_password(&moto, "alice", 200, None).await;
-    let recheck = after_the_notes(&moto, &first, true).await;
-    let updates_before = moto.securityhub_updates().len();
+    let next = after_the_notes(&moto, &first, rechecked).await;
+    let updates = moto.securityhub_updates().len();
+    (moto, next, updates)
+}
+
+/// After both functions noted an IAM.8 finding, Security Hub's next evaluation still reaches and
+/// is handled by both: the one that did not write the last note too.
+#[tokio::test]
+async fn a_recheck_after_both_notes_is_handled_by_both_functions() {
+    // Alice fails again on both halves; Security Hub re-checks.
+    let (moto, recheck, updates_before) = failing_again_after_both_notes(true).await;
 
     assert_eq!(
         both_on(&moto, &recheck).await,
@@ -305,16 +303,8 @@ async fn a_recheck_after_both_notes_is_handled_by_both_functions() {
 /// both functions, whoever wrote it: no loop.
 #[tokio::test]
 async fn the_echo_of_a_note_is_left_alone_by_both_functions() {
-    let moto = Moto::start();
-    both_halves_fail(&moto).await;
-    let first = sample_event("console-passwords", "securityhub-iam8-user");
-    moto.import_event_findings(&first).await;
-    assert_eq!(both_on(&moto, &first).await, (1, 1));
     // Something to do, were the echo taken for a re-check.
-    add_key(&moto, "alice", 200, Some(150)).await;
-    add_password(&moto, "alice", 200, None).await;
-    let echo = after_the_notes(&moto, &first, false).await;
-    let updates_before = moto.securityhub_updates().len();
+    let (moto, echo, updates_before) = failing_again_after_both_notes(false).await;
 
     assert_eq!(both_on(&moto, &echo).await, (0, 0), "left alone");
     assert_eq!(moto.securityhub_updates().len(), updates_before, "no loop");

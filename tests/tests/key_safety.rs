@@ -11,34 +11,49 @@
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use access_keys::AccessKeys;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use iam_remediation::{Error, Report, Status};
 use integration_tests::{
-    ACTIVE, Deployed, INACTIVE, Moto, NetworkFault, ROTATE, action_on, assert_keys, create_user,
-    days_ago, iso, key_statuses, schedule, secret_key_id, tag_user, user_tags, user_with_key,
+    ACTIVE, INACTIVE, Moto, NetworkFault, ROTATE, action_on, alice_with_working_key_in_her_secret,
+    assert_keys, key_statuses, run_deployed as run, said, schedule, secret_key_id, tag_user,
+    user_tags, user_with_key,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const KEYS: &str = "access-keys";
 const SECRET: &str = "iam-remediation/access-keys/alice";
 
-/// One invocation of access-keys at `now`, with the settings these variables give.
-async fn run(
-    moto: &Moto,
-    pairs: &[(&str, &str)],
-    event: Value,
-    now: DateTime<Utc>,
-) -> Result<Report, Error> {
-    let function = Deployed::<AccessKeys>::new(&moto.sdk_config(), pairs);
-    function.invoke_at(event, now, None).await
+/// Asserts that these two keys of alice are both active (`why` they must be).
+async fn assert_alice_keeps(iam: &aws_sdk_iam::Client, keys: [&str; 2], why: &str) {
+    let expected = keys.map(|key| ("alice", key, ACTIVE));
+    assert_keys(iam, &expected, why).await;
 }
 
-/// Everything a run said, to search: the report as JSON, or the Lambda error's message.
-fn said(result: &Result<Report, Error>) -> String {
-    match result {
-        Ok(report) => serde_json::to_string(report).unwrap(),
-        Err(error) => format!("Lambda error: {error}"),
-    }
+/// Asserts that alice's keys `[working, kept]` both still work (`context` says which case), and
+/// that the run failed (`fails`) naming `kept` as kept for an operator; the run's message.
+async fn assert_failed_keeping(
+    moto: &Moto,
+    [working, kept]: [&str; 2],
+    result: Result<Report, Error>,
+    context: &str,
+    fails: &str,
+) -> String {
+    let context = format!("{context}; the run said: {}", said(&result));
+    assert_alice_keeps(&moto.iam(), [working, kept], &context).await;
+    let message = failure_message(moto, result, fails);
+    assert!(
+        message.contains(kept) && message.contains("kept"),
+        "{context}: the run names the key it kept for an operator: {message}"
+    );
+    message
+}
+
+/// The message of the run's error (`why` the run must fail), which must hold no secret access
+/// key ever issued.
+fn failure_message(moto: &Moto, result: Result<Report, Error>, why: &str) -> String {
+    let message = result.expect_err(why).to_string();
+    assert_no_secret_in(moto, &message);
+    message
 }
 
 /// Asserts that no secret access key ever issued appears in what the run said.
@@ -49,34 +64,6 @@ fn assert_no_secret_in(moto: &Moto, said: &str) {
 }
 
 // == Scenario 6: a failed rotation never deletes the key AWSCURRENT holds ==================
-
-/// alice's working key B (returned), 200 days old and used yesterday, held by her secret's
-/// AWSCURRENT (an earlier rotation), with that version's ID.
-async fn alice_with_working_key_in_her_secret(moto: &Moto) -> (String, String) {
-    let iam = moto.iam();
-    create_user(&iam, "alice").await;
-    let created = iam.create_access_key().user_name("alice").send();
-    let working = created.await.unwrap().access_key.unwrap();
-    let b = working.access_key_id.clone();
-    moto.set_key(&b, Some(days_ago(200)), Some(Some(days_ago(1))));
-    let stored = json!({
-        "AccessKeyId": b,
-        "SecretAccessKey": working.secret_access_key,
-        "UserName": "alice",
-        "CreateDate": iso(days_ago(200)),
-    });
-    let version = moto
-        .secrets()
-        .create_secret()
-        .name(SECRET)
-        .secret_string(stored.to_string())
-        .send()
-        .await
-        .unwrap()
-        .version_id
-        .unwrap();
-    (b, version)
-}
 
 /// The read-back after PutSecretValue fails, and so does every way of putting AWSCURRENT back
 /// or of confirming where it is (`broken`): the new key must be kept, since the secret may
@@ -101,7 +88,7 @@ async fn a_rotation_that_cannot_confirm_awscurrent_keeps_the_new_key() {
             );
         }
 
-        let result = run(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
+        let result = run::<AccessKeys>(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
         moto.clear_faults();
 
         let said = said(&result);
@@ -121,17 +108,17 @@ async fn a_rotation_that_cannot_confirm_awscurrent_keeps_the_new_key() {
         );
         let new = new[0].as_str();
         assert_eq!(current.as_deref(), Some(new), "{broken}: {said}");
-        assert_keys(
-            &iam,
-            &[("alice", &b, ACTIVE), ("alice", new, ACTIVE)],
-            &format!("{broken}: both keys work; the run said: {said}"),
-        )
-        .await;
 
         // The run fails, and says what an operator must fix: which secret, which version holds
         // AWSCURRENT (the new key's), the working key's version, what to do.
-        let error = result.expect_err("a rotation that was not finished fails the run");
-        let message = error.to_string();
+        let message = assert_failed_keeping(
+            &moto,
+            [&b, new],
+            result,
+            &format!("{broken}: both keys work"),
+            "a rotation that was not finished fails the run",
+        )
+        .await;
         for needed in [
             SECRET,
             &format!("iam-remediation-{new}"),
@@ -147,12 +134,16 @@ async fn a_rotation_that_cannot_confirm_awscurrent_keeps_the_new_key() {
         if broken.ends_with("UpdateSecretVersionStage") {
             assert!(message.contains(&b_version), "{broken}: {message}");
         }
-        assert!(message.contains("kept"), "{broken}: {message}");
-        assert_no_secret_in(&moto, &message);
     }
 }
 
 // == Scenario 9: only our own keys are cleaned up after a lost answer ======================
+
+/// A rotation run whose `CreateAccessKey` is done in IAM but whose answer is lost.
+async fn rotate_losing_the_create_answer(moto: &Moto) -> Result<Report, Error> {
+    moto.inject_network_fault("iam:CreateAccessKey", NetworkFault::DropAfter, 1, 0);
+    run::<AccessKeys>(moto, &[ROTATE], schedule(KEYS), Utc::now()).await
+}
 
 /// An administrator creates a key for alice right before the function's CreateAccessKey reaches
 /// IAM; the function's call is done (IAM refuses a third key) but its answer is lost. The key
@@ -160,36 +151,29 @@ async fn a_rotation_that_cannot_confirm_awscurrent_keeps_the_new_key() {
 #[tokio::test]
 async fn a_lost_create_access_key_answer_never_deletes_an_administrators_new_key() {
     let moto = Moto::start();
-    let iam = moto.iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
     moto.before(
         "iam:CreateAccessKey",
         0,
         &json!({"create_access_key": {"user_name": "alice"}}),
     );
-    moto.inject_network_fault("iam:CreateAccessKey", NetworkFault::DropAfter, 1, 0);
     moto.reset_calls();
 
-    let result = run(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
+    let result = rotate_losing_the_create_answer(&moto).await;
 
     let said = said(&result);
     let admins = moto.side_effect_keys();
     assert_eq!(admins.len(), 1, "the administrator's key was made: {said}");
     let admins = admins[0].as_str();
     assert_eq!(moto.call_count("iam:CreateAccessKey"), 1, "{said}");
-    assert_keys(
-        &iam,
-        &[("alice", &old, ACTIVE), ("alice", admins, ACTIVE)],
-        &format!("the administrator's new key was deleted; the run said: {said}"),
+    assert_failed_keeping(
+        &moto,
+        [&old, admins],
+        result,
+        "the administrator's new key is kept",
+        "a rotation whose answer was lost fails the run",
     )
     .await;
-    let error = result.expect_err("a rotation whose answer was lost fails the run");
-    let message = error.to_string();
-    assert!(
-        message.contains(admins) && message.contains("kept"),
-        "the run names the key it kept for an operator: {message}"
-    );
-    assert_no_secret_in(&moto, &message);
 }
 
 /// The function's own CreateAccessKey is done and its answer lost: a key appeared that nobody
@@ -201,9 +185,8 @@ async fn a_key_that_appeared_during_a_lost_answer_is_kept_and_named() {
     let moto = Moto::start();
     let iam = moto.iam();
     let old = user_with_key(&moto, "alice", 200, Some(1)).await;
-    moto.inject_network_fault("iam:CreateAccessKey", NetworkFault::DropAfter, 1, 0);
 
-    let result = run(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
+    let result = rotate_losing_the_create_answer(&moto).await;
 
     let said = said(&result);
     let keys = key_statuses(&iam, "alice").await;
@@ -214,21 +197,15 @@ async fn a_key_that_appeared_during_a_lost_answer_is_kept_and_named() {
         "the key that appeared is kept: {keys:?}; the run said: {said}"
     );
     let appeared = appeared[0].as_str();
-    assert_keys(
-        &iam,
-        &[("alice", &old, ACTIVE), ("alice", appeared, ACTIVE)],
-        "the old key is untouched",
-    )
-    .await;
+    assert_alice_keeps(&iam, [&old, appeared], "the old key is untouched").await;
     assert_eq!(secret_key_id(&moto, "alice", None).await, None, "{said}");
-    let message = result.expect_err("a lost answer fails the run").to_string();
+    let message = failure_message(&moto, result, "a lost answer fails the run");
     assert!(message.contains(appeared), "{message}");
     assert!(message.contains("delete"), "says what to do: {message}");
-    assert_no_secret_in(&moto, &message);
 
     // The next run makes no third key: alice has no room, and the report says which key to
     // look at.
-    let next = run(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
+    let next = run::<AccessKeys>(&moto, &[ROTATE], schedule(KEYS), Utc::now()).await;
     assert_eq!(
         key_statuses(&iam, "alice").await.len(),
         2,
@@ -291,7 +268,7 @@ async fn an_old_key_is_deactivated_when_its_user_already_has_50_tags() {
     let key = user_with_key(&moto, "alice", 200, Some(1)).await;
     fill_alices_tags(&moto).await;
 
-    let result = run(&moto, &[], schedule(KEYS), Utc::now()).await;
+    let result = run::<AccessKeys>(&moto, &[], schedule(KEYS), Utc::now()).await;
 
     assert_deactivated_without_record(&moto, &key, &result, "LimitExceeded").await;
     assert_eq!(user_tags(&moto.iam(), "alice").await.len(), 50);
@@ -305,7 +282,7 @@ async fn an_unused_key_is_deactivated_when_tag_writes_are_denied() {
     moto.inject_fault("iam:TagUser", "AccessDenied", 403, 100, 0);
 
     let pairs = [("MAX_KEY_AGE_DAYS", "365")];
-    let result = run(&moto, &pairs, schedule(KEYS), Utc::now()).await;
+    let result = run::<AccessKeys>(&moto, &pairs, schedule(KEYS), Utc::now()).await;
 
     assert_deactivated_without_record(&moto, &key, &result, "TagUser").await;
     let reason = &action_on(result.as_ref().unwrap(), &key).reason;
@@ -322,10 +299,12 @@ async fn a_key_deactivated_without_a_record_is_never_deleted_by_us() {
     let key = user_with_key(&moto, "alice", 200, Some(1)).await;
     fill_alices_tags(&moto).await;
     let t0 = Utc::now();
-    run(&moto, &[], schedule(KEYS), t0).await.unwrap();
+    run::<AccessKeys>(&moto, &[], schedule(KEYS), t0)
+        .await
+        .unwrap();
 
     let later = t0 + chrono::Duration::days(40);
-    let result = run(&moto, &[], schedule(KEYS), later).await;
+    let result = run::<AccessKeys>(&moto, &[], schedule(KEYS), later).await;
 
     let why = format!("deleted without a record; the run said: {}", said(&result));
     assert_keys(&moto.iam(), &[("alice", &key, INACTIVE)], &why).await;

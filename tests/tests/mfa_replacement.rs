@@ -72,6 +72,49 @@ async fn removal_record(moto: &Moto, user: &str) -> Option<String> {
     user_tags(&moto.iam(), user).await.remove(MFA_REMOVED_TAG)
 }
 
+/// What the function does with `event` with the MFA rule on.
+async fn handle(moto: &Moto, event: Value) -> Report {
+    invoke(&moto.console_passwords(MFA_RULE), event)
+        .await
+        .unwrap()
+}
+
+/// Handles `event` with the MFA rule on and asserts that it took no action and changed nothing
+/// in IAM (`why` says why it should not).
+async fn handle_changes_nothing(moto: &Moto, event: Value, why: &str) {
+    let before = snapshot(&moto.iam()).await;
+    let report = handle(moto, event).await;
+    assert!(report.actions.is_empty(), "{why}: {report:#?}");
+    assert_eq!(snapshot(&moto.iam()).await, before, "{why}");
+}
+
+/// Asserts that `report`'s only action deleted `user`'s password, for `reason`, and that the
+/// password is gone.
+async fn assert_password_deleted(moto: &Moto, report: &Report, user: &str, reason: &str) {
+    assert_eq!(
+        outcomes(report),
+        vec![row(
+            user,
+            "delete-login-profile",
+            LOGIN_PROFILE,
+            Status::Applied
+        )]
+    );
+    assert_eq!(action_for(report, user, LOGIN_PROFILE).reason, reason);
+    assert!(!has_password(&moto.iam(), user).await);
+}
+
+/// A fresh test bed where alice (as [`user_with_mfa`]) lost her device: it was removed two hours
+/// ago and the function handled that event. The test bed and the removal's time.
+async fn alice_lost_her_device() -> (Moto, DateTime<Utc>) {
+    let moto = Moto::start();
+    user_with_mfa(&moto, "alice").await;
+    let removed = Utc::now() - Duration::hours(2);
+    let event = remove_device(&moto, "alice", removed).await;
+    handle(&moto, event).await;
+    (moto, removed)
+}
+
 /// A sweep of the account at `at` with the MFA rule on.
 async fn sweep_at(moto: &Moto, at: DateTime<Utc>) -> Report {
     let function = moto.console_passwords(MFA_RULE);
@@ -87,9 +130,7 @@ async fn the_removal_event_deletes_nothing_and_records_the_events_time() {
     let removed = Utc::now() - Duration::hours(2);
     let event = remove_device(&moto, "alice", removed).await;
 
-    let report = invoke(&moto.console_passwords(MFA_RULE), event.clone())
-        .await
-        .unwrap();
+    let report = handle(&moto, event.clone()).await;
 
     assert!(report.actions.is_empty(), "{report:#?}");
     assert!(report.errors.is_empty(), "{report:#?}");
@@ -105,24 +146,12 @@ async fn the_removal_event_deletes_nothing_and_records_the_events_time() {
         "only the event's user"
     );
 
-    // The same event again ends in the same state.
-    let before = snapshot(&moto.iam()).await;
-    let again = invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
-    assert!(again.actions.is_empty(), "{again:#?}");
-    assert_eq!(snapshot(&moto.iam()).await, before);
+    handle_changes_nothing(&moto, event, "the same event again ends in the same state").await;
 }
 
 #[tokio::test]
 async fn the_grace_runs_from_the_removal_then_the_password_goes() {
-    let moto = Moto::start();
-    user_with_mfa(&moto, "alice").await;
-    let removed = Utc::now() - Duration::hours(2);
-    let event = remove_device(&moto, "alice", removed).await;
-    invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
+    let (moto, removed) = alice_lost_her_device().await;
 
     // Within 30 days of the removal a sweep keeps the password.
     let report = sweep_at(&moto, removed + Duration::days(29)).await;
@@ -132,32 +161,19 @@ async fn the_grace_runs_from_the_removal_then_the_password_goes() {
 
     // After 30 days without a new device it goes, and so does the record.
     let report = sweep_at(&moto, removed + Duration::days(31)).await;
-    assert_eq!(
-        outcomes(&report),
-        vec![row(
-            "alice",
-            "delete-login-profile",
-            LOGIN_PROFILE,
-            Status::Applied
-        )]
-    );
-    assert_eq!(
-        action_for(&report, "alice", LOGIN_PROFILE).reason,
-        "no MFA device 31 days after the user's MFA device was removed (MFA grace 30 days)"
-    );
-    assert!(!has_password(&moto.iam(), "alice").await);
+    assert_password_deleted(
+        &moto,
+        &report,
+        "alice",
+        "no MFA device 31 days after the user's MFA device was removed (MFA grace 30 days)",
+    )
+    .await;
     assert_eq!(removal_record(&moto, "alice").await, None);
 }
 
 #[tokio::test]
 async fn a_new_device_keeps_the_password_and_removes_the_record() {
-    let moto = Moto::start();
-    user_with_mfa(&moto, "alice").await;
-    let removed = Utc::now() - Duration::hours(2);
-    let event = remove_device(&moto, "alice", removed).await;
-    invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
+    let (moto, removed) = alice_lost_her_device().await;
     assert_eq!(removal_record(&moto, "alice").await, Some(iso(removed)));
 
     // Alice registers her new phone.
@@ -181,20 +197,13 @@ async fn a_user_who_never_had_mfa_is_still_deleted() {
 
     let report = sweep_at(&moto, Utc::now()).await;
 
-    assert_eq!(
-        outcomes(&report),
-        vec![row(
-            "carol",
-            "delete-login-profile",
-            LOGIN_PROFILE,
-            Status::Applied
-        )]
-    );
-    assert_eq!(
-        action_for(&report, "carol", LOGIN_PROFILE).reason,
-        "no MFA device 200 days after the password was set (MFA grace 30 days)"
-    );
-    assert!(!has_password(&moto.iam(), "carol").await);
+    assert_password_deleted(
+        &moto,
+        &report,
+        "carol",
+        "no MFA device 200 days after the password was set (MFA grace 30 days)",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -234,14 +243,8 @@ async fn a_removal_for_a_user_without_a_password_needs_nothing() {
     integration_tests::create_user(&moto.iam(), "dave").await;
     enable_mfa(&moto.iam(), "dave").await;
     let event = remove_device(&moto, "dave", Utc::now()).await;
-    let before = snapshot(&moto.iam()).await;
 
-    let report = invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
-
-    assert!(report.actions.is_empty(), "{report:#?}");
-    assert_eq!(snapshot(&moto.iam()).await, before, "no record");
+    handle_changes_nothing(&moto, event, "no record").await;
 }
 
 #[tokio::test]
@@ -311,9 +314,7 @@ async fn a_removal_event_without_a_user_name_is_about_the_calling_user() {
         "DeactivateMFADevice",
         json!({"serialNumber": serial("admin")}),
     );
-    let report = invoke(&moto.console_passwords(MFA_RULE), made_at(event, removed))
-        .await
-        .unwrap();
+    let report = handle(&moto, made_at(event, removed)).await;
 
     assert!(report.actions.is_empty(), "{report:#?}");
     assert!(has_password(&moto.iam(), "admin").await);
@@ -327,9 +328,7 @@ async fn the_clock_starts_at_the_calls_time_not_the_events_arrival() {
     // The call was made 10 days ago; the event is handled only now.
     let removed = days_ago(10);
     let event = remove_device(&moto, "alice", removed).await;
-    invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
+    handle(&moto, event).await;
     assert_eq!(removal_record(&moto, "alice").await, Some(iso(removed)));
 
     let report = sweep_at(&moto, Utc::now() + Duration::days(19)).await;
@@ -360,14 +359,8 @@ async fn a_user_who_keeps_another_device_needs_no_record() {
         .await
         .unwrap();
     let event = remove_device(&moto, "alice", Utc::now()).await;
-    let before = snapshot(&moto.iam()).await;
 
-    let report = invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
-
-    assert!(report.actions.is_empty(), "{report:#?}");
-    assert_eq!(snapshot(&moto.iam()).await, before, "she still has MFA");
+    handle_changes_nothing(&moto, event, "she still has MFA").await;
 }
 
 #[tokio::test]
@@ -375,9 +368,7 @@ async fn the_record_of_a_password_deleted_by_someone_else_goes_at_the_next_sweep
     let moto = Moto::start();
     user_with_mfa(&moto, "alice").await;
     let event = remove_device(&moto, "alice", Utc::now()).await;
-    invoke(&moto.console_passwords(MFA_RULE), event)
-        .await
-        .unwrap();
+    handle(&moto, event).await;
     assert!(removal_record(&moto, "alice").await.is_some());
     // Her administrator deletes the password instead.
     moto.iam()

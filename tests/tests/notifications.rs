@@ -3,32 +3,16 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
-use chrono::{DateTime, Duration, Utc};
-use iam_remediation::{Error, Remediation, Report, Status};
+use chrono::{Duration, Utc};
+use iam_remediation::{Report, Status};
 use integration_tests::{
-    ACTIVE, INACTIVE, Inbox, Instance, Moto, Published, action_on, add_key, assert_keys,
-    delete_key, exposed, has_password, invoke, invoke_at, schedule, tag_user, user_tags,
-    user_with_key, user_with_password,
+    ACTIVE, INACTIVE, Inbox, Moto, Published, action_on, add_key, assert_keys,
+    assert_too_many_actions, delete_key, exposed, has_password, invoke, notifying, schedule,
+    sweep_after, tag_user, user_tags, user_with_key, user_with_password,
 };
-
-/// Settings with notifications to `inbox` and these variables.
-fn notifying<'a>(inbox: &'a Inbox, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut all = vec![("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())];
-    all.extend_from_slice(pairs);
-    all
-}
 
 fn status_of(report: &Report, target: &str) -> Status {
     action_on(report, target).status
-}
-
-/// A sweep of `function` `days` days after `start`.
-async fn sweep_after<F: Remediation>(
-    function: &Instance<F>,
-    start: DateTime<Utc>,
-    days: i64,
-) -> Result<Report, Error> {
-    invoke_at(function, schedule(F::NAME), start + Duration::days(days)).await
 }
 
 /// A fresh test bed where alice has one key, `age_days` old and last used `last_used_days` ago,
@@ -279,16 +263,7 @@ async fn max_actions_counts_warnings_like_changes() {
     )
     .await
     .expect_err("three warnings set three deadlines: more than MAX_ACTIONS=1");
-    assert!(
-        matches!(
-            error,
-            Error::TooManyActions {
-                planned: 3,
-                limit: 1
-            }
-        ),
-        "{error}"
-    );
+    assert_too_many_actions(&error, 3, 1, "three warnings");
     for user in ["a", "b", "c"] {
         assert!(
             user_tags(&iam, user).await.is_empty(),

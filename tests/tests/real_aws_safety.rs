@@ -1,6 +1,6 @@
 //! Real-AWS safety scenarios (the "Semantics that protect users" of the design): what must hold
 //! when IAM, Secrets Manager and people behave as they do in a real account, not as in a tidy
-//! test. Each test names the wanted behaviour; `run` below (through the test bed's `Deployed`) is
+//! test. Each test names the wanted behaviour; `run` (the test bed's `run_deployed`) is
 //! the only place that knows the functions' entry point, so the scenarios port easily when the
 //! API changes.
 
@@ -9,14 +9,14 @@
 use access_keys::AccessKeys;
 use chrono::{DateTime, Duration, Utc};
 use console_passwords::ConsolePasswords;
-use iam_remediation::{Error, Principal, Remediation, Report, Status};
+use iam_remediation::{Error, Principal, Report, Status};
 use inline_policies::InlinePolicies;
 use integration_tests::{
-    ACTIVE, Deployed, INACTIVE, Moto, ROTATE, account_password_policy, action_on, add_key,
-    assert_keys, assert_only_key, attached, create_user, days_ago, delete_key, exposed,
-    has_password, inline_names, iso, key_statuses, managed_arn, outcomes, row, sample_event,
-    schedule, secret_key_id, set_key_status, tag_user, user_tags, user_with_key,
-    user_with_password, user_with_policy, with,
+    ACTIVE, INACTIVE, Moto, ROTATE, account_password_policy, action_on, add_key,
+    alice_with_working_key_in_her_secret, assert_keys, assert_only_key, attached, delete_key,
+    exposed, has_password, inline_names, key_statuses, managed_arn, outcomes, row,
+    run_deployed as run, said, sample_event, schedule, secret_key_id, set_key_status, tag_user,
+    user_tags, user_with_key, user_with_password, user_with_policy, with,
 };
 use password_policy::PasswordPolicies;
 use serde_json::{Value, json};
@@ -25,17 +25,6 @@ const KEYS: &str = "access-keys";
 
 // -- the functions, called the way the runtime calls them, and what they said ---------------
 
-/// One invocation of function `F` at `now`, with the settings these variables give.
-async fn run<F: Remediation>(
-    moto: &Moto,
-    pairs: &[(&str, &str)],
-    event: Value,
-    now: DateTime<Utc>,
-) -> Result<Report, Error> {
-    let function = Deployed::<F>::new(&moto.sdk_config(), pairs);
-    function.invoke_at(event, now, None).await
-}
-
 /// CloudTrail's UpdateAccessKey of `key_id` of `user` to `status`.
 fn update_access_key_event(user: &str, key_id: &str, status: &str) -> Value {
     with(
@@ -43,14 +32,6 @@ fn update_access_key_event(user: &str, key_id: &str, status: &str) -> Value {
         "/detail/requestParameters",
         json!({"userName": user, "accessKeyId": key_id, "status": status}),
     )
-}
-
-/// Everything a run said, to search: the report as JSON, or the Lambda error's message.
-fn said(result: &Result<Report, Error>) -> String {
-    match result {
-        Ok(report) => serde_json::to_string(report).unwrap(),
-        Err(error) => format!("Lambda error: {error}"),
-    }
 }
 
 /// Asserts the keys' statuses (as [`assert_keys`]), `why` they should be so, and what the run
@@ -276,29 +257,8 @@ async fn records_of_keys_that_no_longer_exist_are_removed_when_the_user_is_next_
 async fn a_failed_rotation_puts_awscurrent_back_on_the_working_key() {
     let (moto, iam) = Moto::with_iam();
     let secrets = moto.secrets();
-    create_user(&iam, "alice").await;
     // Key B works and is what the user's secret holds (an earlier rotation); it is now too old.
-    let created = iam.create_access_key().user_name("alice").send();
-    let working = created.await.unwrap().access_key.unwrap();
-    let b = working.access_key_id.clone();
-    moto.set_key(&b, Some(days_ago(200)), Some(Some(days_ago(1))));
-    let b_version = secrets
-        .create_secret()
-        .name("iam-remediation/access-keys/alice")
-        .secret_string(
-            json!({
-                "AccessKeyId": b,
-                "SecretAccessKey": working.secret_access_key,
-                "UserName": "alice",
-                "CreateDate": iso(days_ago(200)),
-            })
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .version_id
-        .unwrap();
+    let (b, b_version) = alice_with_working_key_in_her_secret(&moto).await;
     let current = secret_key_id(&moto, "alice", Some("AWSCURRENT")).await;
     assert_eq!(current.as_deref(), Some(b.as_str()));
     // Once the new key is stored (PutSecretValue moved AWSCURRENT to it), reading it back fails.

@@ -12,7 +12,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, InvocationType, Runtime};
 use aws_sdk_organizations::types::{AccountState, OrganizationFeatureSet};
 use aws_sdk_sts::types::PolicyDescriptorType;
-use integration_tests::{EXEMPT, Moto, Time, days_ago, iso};
+use integration_tests::{EXEMPT, Moto, Time, create_user, days_ago, iso};
 use serde_json::{Value, json};
 
 // ================================================================================================
@@ -142,18 +142,22 @@ pub async fn account_admin(moto: &Moto, account: &str) -> SdkConfig {
 /// What Lambda gives a function whose execution role is `role_arn` (`POST
 /// /_test/sts/service-credentials`: refused unless the role trusts lambda.amazonaws.com).
 pub fn function_config(moto: &Moto, role_arn: &str) -> SdkConfig {
-    let answer = moto.control(
-        "POST",
-        "/_test/sts/service-credentials",
-        Some(json!({"role_arn": role_arn, "service": "lambda.amazonaws.com"})),
-    );
+    let body = json!({"role_arn": role_arn, "service": "lambda.amazonaws.com"});
+    control_credentials(moto, "/_test/sts/service-credentials", body, "lambda")
+}
+
+/// [`Moto::sdk_config`] signed with the credentials (`AccessKeyId`, `SecretAccessKey` and
+/// `SessionToken` if any) that `POST path` with `body` answers.
+fn control_credentials(moto: &Moto, path: &str, body: Value, provider: &'static str) -> SdkConfig {
+    let answer = moto.control("POST", path, Some(body));
     let text = |field: &str| answer[field].as_str().expect(field).to_owned();
+    let token = answer["SessionToken"].as_str().map(str::to_owned);
     let credentials = Credentials::new(
         text("AccessKeyId"),
         text("SecretAccessKey"),
-        Some(text("SessionToken")),
+        token,
         None,
-        "lambda",
+        provider,
     );
     config_with(moto, credentials)
 }
@@ -161,20 +165,13 @@ pub fn function_config(moto: &Moto, role_arn: &str) -> SdkConfig {
 /// Credentials of an IAM user `user_name` created (with an access key) in `account`, any account,
 /// in the organisation or not (`POST /_test/organisation/account-user`).
 pub fn account_user_config(moto: &Moto, account: &str, user_name: &str) -> SdkConfig {
-    let answer = moto.control(
-        "POST",
+    let body = json!({"account": account, "user_name": user_name});
+    control_credentials(
+        moto,
         "/_test/organisation/account-user",
-        Some(json!({"account": account, "user_name": user_name})),
-    );
-    let text = |field: &str| answer[field].as_str().expect(field).to_owned();
-    let credentials = Credentials::new(
-        text("AccessKeyId"),
-        text("SecretAccessKey"),
-        None,
-        None,
+        body,
         "account-user",
-    );
-    config_with(moto, credentials)
+    )
 }
 
 /// `code: message` of an AWS error (what the tests assert on).
@@ -200,16 +197,16 @@ pub async fn create_role_trusting(
     trust: &Value,
     tags: &[(&str, &str)],
 ) -> String {
-    let mut request = iam
+    let tags = tags.iter().map(|(key, value)| {
+        let tag = aws_sdk_iam::types::Tag::builder().key(*key).value(*value);
+        tag.build().expect("tag")
+    });
+    let role = iam
         .create_role()
         .role_name(name)
         .path(path)
-        .assume_role_policy_document(trust.to_string());
-    for (key, value) in tags {
-        let tag = aws_sdk_iam::types::Tag::builder().key(*key).value(*value);
-        request = request.tags(tag.build().expect("tag"));
-    }
-    let role = request
+        .assume_role_policy_document(trust.to_string())
+        .set_tags(Some(tags.collect()))
         .send()
         .await
         .expect("CreateRole")
@@ -570,10 +567,32 @@ pub async fn root_iam(
     target: &str,
     task_policy: &str,
 ) -> aws_sdk_iam::Client {
-    let credentials = assume_root(config, target, task_policy, Some(900))
+    aws_sdk_iam::Client::new(&root_config(moto, config, target, task_policy, Some(900)).await)
+}
+
+/// [`Moto::sdk_config`] signed with the root session [`assume_root`] gives.
+pub async fn root_config(
+    moto: &Moto,
+    config: &SdkConfig,
+    target: &str,
+    task_policy: &str,
+    duration_seconds: Option<i32>,
+) -> SdkConfig {
+    let credentials = assume_root(config, target, task_policy, duration_seconds)
         .await
         .unwrap_or_else(|e| panic!("AssumeRoot {target}: {e}"));
-    aws_sdk_iam::Client::new(&config_with(moto, credentials))
+    config_with(moto, credentials)
+}
+
+/// The management account turns trusted access for IAM off (`DisableAWSServiceAccess`).
+async fn disable_trusted_access_for_iam(moto: &Moto) {
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config());
+    let disabled = organizations
+        .disable_aws_service_access()
+        .service_principal(IAM_SERVICE)
+        .send()
+        .await;
+    disabled.expect("DisableAWSServiceAccess");
 }
 
 // ================================================================================================
@@ -622,12 +641,7 @@ async fn an_organisation_of_several_accounts_each_with_its_own_iam() {
     let as_member = config_as_role(&moto, &security, &Organisation::member_role(member)).await;
     assert_eq!(account_of(&as_member).await, *member);
     let member_iam = aws_sdk_iam::Client::new(&as_member);
-    member_iam
-        .create_user()
-        .user_name("alice")
-        .send()
-        .await
-        .expect("CreateUser");
+    create_user(&member_iam, "alice").await;
     assert_eq!(user_names(&member_iam).await, ["alice"]);
     let other = config_as_role(
         &moto,
@@ -966,13 +980,7 @@ async fn assume_root_needs_trusted_access_for_iam_and_root_sessions() {
             .is_ok()
     );
 
-    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config());
-    organizations
-        .disable_aws_service_access()
-        .service_principal(IAM_SERVICE)
-        .send()
-        .await
-        .expect("DisableAWSServiceAccess");
+    disable_trusted_access_for_iam(&moto).await;
     let error = assume_root(&security, target, AUDIT_ROOT, None).await;
     let error = error.expect_err("no trusted access");
     assert!(
@@ -1037,13 +1045,7 @@ async fn centralized_root_access_is_switched_by_the_management_account() {
             .is_ok()
     );
 
-    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config());
-    organizations
-        .disable_aws_service_access()
-        .service_principal(IAM_SERVICE)
-        .send()
-        .await
-        .expect("DisableAWSServiceAccess");
+    disable_trusted_access_for_iam(&moto).await;
     let refused = iam.list_organizations_features().send().await;
     let error = error_text(&refused.expect_err("no trusted access"));
     assert!(
@@ -1104,6 +1106,41 @@ async fn assume_root_reaches_active_member_accounts_with_a_root_task_policy_for_
     assert!(error.starts_with("ExpiredToken"), "{error}");
 }
 
+/// `GetAccessKeyLastUsed` of `key_id`.
+async fn last_use(
+    iam: &aws_sdk_iam::Client,
+    key_id: &str,
+) -> aws_sdk_iam::types::AccessKeyLastUsed {
+    let used = iam.get_access_key_last_used().access_key_id(key_id).send();
+    let used = used.await.expect("GetAccessKeyLastUsed");
+    used.access_key_last_used.expect("last used")
+}
+
+/// A fresh test bed with an organisation of `member_count` members, the first member's root
+/// user seeded with credentials, and the root-credentials function's root session on it with
+/// `task_policy`: the test bed, the organisation, the root user's credentials as seeded, its
+/// access key IDs, the function's configuration and IAM in the session.
+async fn root_session(
+    member_count: usize,
+    task_policy: &str,
+) -> (
+    Moto,
+    Organisation,
+    Value,
+    Vec<String>,
+    SdkConfig,
+    aws_sdk_iam::Client,
+) {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, member_count).await;
+    let member = &org.members[0];
+    let seeded = seeded_root(&moto, member);
+    let keys = ids(&seeded, "access_keys", "access_key_id");
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let iam = root_iam(&moto, &security, member, task_policy).await;
+    (moto, org, seeded, keys, security, iam)
+}
+
 fn seeded_root(moto: &Moto, account: &str) -> Value {
     seed_root_credentials(
         moto,
@@ -1139,13 +1176,8 @@ fn ids(seeded: &Value, list: &str, field: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn an_audit_root_session_reads_the_root_user_credentials() {
-    let moto = Moto::start();
-    let org = seed_organisation(&moto, 2).await;
+    let (moto, org, _, keys, security, iam) = root_session(2, AUDIT_ROOT).await;
     let member = &org.members[0];
-    let seeded = seeded_root(&moto, member);
-    let keys = ids(&seeded, "access_keys", "access_key_id");
-    let security = function_config(&moto, org.function_role("root-credentials"));
-    let iam = root_iam(&moto, &security, member, AUDIT_ROOT).await;
 
     let listed = iam.list_access_keys().send().await.expect("ListAccessKeys");
     let listed: Vec<(String, String, String)> = listed
@@ -1171,15 +1203,7 @@ async fn an_audit_root_session_reads_the_root_user_credentials() {
             (keys[1].clone(), "Inactive".into(), day(200)),
         ]
     );
-    let used = iam
-        .get_access_key_last_used()
-        .access_key_id(&keys[0])
-        .send()
-        .await;
-    let used = used
-        .expect("GetAccessKeyLastUsed")
-        .access_key_last_used
-        .expect("last used");
+    let used = last_use(&iam, &keys[0]).await;
     let when = used.last_used_date.expect("used");
     assert_eq!(
         Time::from_timestamp(when.secs(), 0)
@@ -1188,15 +1212,7 @@ async fn an_audit_root_session_reads_the_root_user_credentials() {
             .to_string(),
         day(3)
     );
-    let never = iam
-        .get_access_key_last_used()
-        .access_key_id(&keys[1])
-        .send()
-        .await;
-    let never = never
-        .expect("never used")
-        .access_key_last_used
-        .expect("last used");
+    let never = last_use(&iam, &keys[1]).await;
     assert!(never.last_used_date.is_none());
     assert_eq!(never.service_name, "N/A");
 
@@ -1220,11 +1236,8 @@ async fn an_audit_root_session_reads_the_root_user_credentials() {
         .user
         .expect("user");
     assert_eq!(me.arn, format!("arn:aws:iam::{member}:root"));
-    let sts = aws_sdk_sts::Client::new(&config_with(&moto, {
-        assume_root(&security, member, AUDIT_ROOT, None)
-            .await
-            .expect("session")
-    }));
+    let sts =
+        aws_sdk_sts::Client::new(&root_config(&moto, &security, member, AUDIT_ROOT, None).await);
     let identity = sts
         .get_caller_identity()
         .send()
@@ -1247,44 +1260,21 @@ async fn an_audit_root_session_reads_the_root_user_credentials() {
 
 #[tokio::test]
 async fn an_audit_root_session_changes_nothing_and_reaches_nothing_else() {
-    let moto = Moto::start();
-    let org = seed_organisation(&moto, 1).await;
+    let (moto, org, seeded, keys, security, iam) = root_session(1, AUDIT_ROOT).await;
     let member = &org.members[0];
-    let seeded = seeded_root(&moto, member);
-    let keys = ids(&seeded, "access_keys", "access_key_id");
-    let security = function_config(&moto, org.function_role("root-credentials"));
-    let iam = root_iam(&moto, &security, member, AUDIT_ROOT).await;
 
     // Nothing the audit policy does not allow: no deletion, no IAM user, no other call.
+    let delete_key = iam.delete_access_key().access_key_id(&keys[0]).send().await;
+    let delete_password = iam.delete_login_profile().send().await;
+    let users = iam.list_users().send().await;
+    let users_keys = iam.list_access_keys().user_name("alice").send().await;
+    let create_user = iam.create_user().user_name("mallory").send().await;
     let denied = [
-        error_text(
-            &iam.delete_access_key()
-                .access_key_id(&keys[0])
-                .send()
-                .await
-                .expect_err("delete"),
-        ),
-        error_text(
-            &iam.delete_login_profile()
-                .send()
-                .await
-                .expect_err("delete password"),
-        ),
-        error_text(&iam.list_users().send().await.expect_err("ListUsers")),
-        error_text(
-            &iam.list_access_keys()
-                .user_name("alice")
-                .send()
-                .await
-                .expect_err("a user's keys"),
-        ),
-        error_text(
-            &iam.create_user()
-                .user_name("mallory")
-                .send()
-                .await
-                .expect_err("CreateUser"),
-        ),
+        error_text(&delete_key.expect_err("delete")),
+        error_text(&delete_password.expect_err("delete password")),
+        error_text(&users.expect_err("ListUsers")),
+        error_text(&users_keys.expect_err("a user's keys")),
+        error_text(&create_user.expect_err("CreateUser")),
     ];
     for error in &denied {
         assert!(
@@ -1295,11 +1285,9 @@ async fn an_audit_root_session_changes_nothing_and_reaches_nothing_else() {
         );
     }
     assert!(denied[0].contains("because no session policy allows the iam:DeleteAccessKey action"));
-    let organizations = aws_sdk_organizations::Client::new(&config_with(&moto, {
-        assume_root(&security, member, AUDIT_ROOT, None)
-            .await
-            .expect("session")
-    }));
+    let organizations = aws_sdk_organizations::Client::new(
+        &root_config(&moto, &security, member, AUDIT_ROOT, None).await,
+    );
     let error = organizations
         .list_accounts()
         .send()
@@ -1328,15 +1316,10 @@ async fn root_summary(iam: &aws_sdk_iam::Client) -> [i32; 3] {
 
 #[tokio::test]
 async fn a_delete_root_session_deletes_the_root_user_credentials() {
-    let moto = Moto::start();
-    let org = seed_organisation(&moto, 1).await;
+    let (moto, org, seeded, keys, _, iam) = root_session(1, DELETE_ROOT).await;
     let member = &org.members[0];
-    let seeded = seeded_root(&moto, member);
-    let keys = ids(&seeded, "access_keys", "access_key_id");
     let devices = ids(&seeded, "mfa_devices", "serial_number");
     let certificates = ids(&seeded, "signing_certificates", "certificate_id");
-    let security = function_config(&moto, org.function_role("root-credentials"));
-    let iam = root_iam(&moto, &security, member, DELETE_ROOT).await;
     let member_role = Organisation::member_role(member);
     let function = function_config(&moto, org.function_role("access-keys"));
     let member_iam =
@@ -1344,11 +1327,8 @@ async fn a_delete_root_session_deletes_the_root_user_credentials() {
     assert_eq!(root_summary(&member_iam).await, [1, 1, 1], "seeded");
 
     for key in &keys {
-        iam.delete_access_key()
-            .access_key_id(key)
-            .send()
-            .await
-            .expect("DeleteAccessKey");
+        let deleted = iam.delete_access_key().access_key_id(key).send().await;
+        deleted.expect("DeleteAccessKey");
     }
     let again = iam.delete_access_key().access_key_id(&keys[0]).send().await;
     assert!(error_text(&again.expect_err("gone")).starts_with("NoSuchEntity"));

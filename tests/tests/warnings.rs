@@ -8,29 +8,25 @@
 
 use std::time::{Duration as StdDuration, SystemTime};
 
+use access_keys::AccessKeys;
 use chrono::{DateTime, Duration, Utc};
-use iam_remediation::{Error, Remediation, Report, Status};
+use iam_remediation::Status;
 use integration_tests::{
     ACTIVE, Deployed, INACTIVE, Inbox, Instance, Moto, Published, action_on, assert_keys,
-    has_password, invoke, invoke_at, iso, schedule, tag_user, user_tags, user_with_key,
-    user_with_password,
+    assert_too_many_actions, has_password, invoke, iso, notifying, schedule, sweep_after, tag_user,
+    user_tags, user_with_key, user_with_password,
 };
 use serde_json::json;
 
-/// Settings with notifications to `inbox` and these variables.
-fn notifying<'a>(inbox: &'a Inbox, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut all = vec![("NOTIFY_TOPIC_ARN", inbox.topic_arn.as_str())];
-    all.extend_from_slice(pairs);
-    all
-}
-
-/// A sweep of `function` `days` days after `start`.
-async fn sweep_after<F: Remediation>(
-    function: &Instance<F>,
-    start: DateTime<Utc>,
-    days: i64,
-) -> Result<Report, Error> {
-    invoke_at(function, schedule(F::NAME), start + Duration::days(days)).await
+/// A fresh test bed with a notification topic and a queue to read it, where alice owns (tag
+/// `owner`) her user and has one key, 100 days old and used yesterday: the test bed, an IAM
+/// client, the queue and alice's key.
+async fn alice_owns_a_key() -> (Moto, aws_sdk_iam::Client, Inbox, String) {
+    let (moto, iam) = Moto::with_iam();
+    let inbox = moto.inbox().await;
+    let key = user_with_key(&moto, "alice", 100, Some(1)).await;
+    tag_user(&iam, "alice", "owner", "alice@example.com").await;
+    (moto, iam, inbox, key)
 }
 
 /// The owners' messages among `published` (those naming a principal; the summary names none).
@@ -39,6 +35,12 @@ fn to_owners(published: &[Published]) -> Vec<&Published> {
         .iter()
         .filter(|p| p.attributes.contains_key("principal"))
         .collect()
+}
+
+/// Asserts that nothing published since the last read was to an owner (`why` says why).
+async fn assert_no_owner_told(inbox: &Inbox, why: &str) {
+    let published = inbox.read().await;
+    assert!(to_owners(&published).is_empty(), "{why}: {published:#?}");
 }
 
 /// The owners' messages published since the last read.
@@ -61,33 +63,40 @@ async fn warning_records(moto: &Moto, user: &str, function: &str) -> Vec<(String
 
 // -- scenario 4: owners warned again and again ------------------------------------------------
 
+/// A sweep of `function` `day` days after `start` that still only warns of `key`: the owners'
+/// messages it published.
+async fn sweep_still_warning(
+    function: &Instance<AccessKeys>,
+    inbox: &Inbox,
+    start: DateTime<Utc>,
+    day: i64,
+    key: &str,
+) -> Vec<Published> {
+    let report = sweep_after(function, start, day).await.unwrap();
+    assert_eq!(
+        action_on(&report, key).status,
+        Status::Warned,
+        "day {day}: {report:#?}"
+    );
+    owner_messages(inbox).await
+}
+
 #[tokio::test]
 async fn an_owner_hears_of_a_warning_once_and_is_reminded_once_before_the_deadline() {
-    let (moto, iam) = Moto::with_iam();
-    let inbox = moto.inbox().await;
-    let key = user_with_key(&moto, "alice", 100, Some(1)).await;
-    tag_user(&iam, "alice", "owner", "alice@example.com").await;
+    let (moto, iam, inbox, key) = alice_owns_a_key().await;
     let function = moto.access_keys(&notifying(&inbox, &[("WARN_DAYS", "14")]));
     let start = Utc::now();
     let deadline = (start + Duration::days(14)).date_naive().to_string();
 
     // Day 0: warned and recorded; the owner hears of it.
-    let report = sweep_after(&function, start, 0).await.unwrap();
-    assert_eq!(
-        action_on(&report, &key).status,
-        Status::Warned,
-        "{report:#?}"
-    );
-    let first = owner_messages(&inbox).await;
+    let first = sweep_still_warning(&function, &inbox, start, 0, &key).await;
     assert_eq!(first.len(), 1, "the first warning: {first:#?}");
     assert_eq!(first[0].attributes["owner"], "alice@example.com");
     assert!(first[0].body.contains(&deadline), "{}", first[0].body);
 
     // The same sweep again (a Lambda retry), the next days' sweeps: still warned, not re-sent.
     for day in [0, 1, 5, 11] {
-        let report = sweep_after(&function, start, day).await.unwrap();
-        assert_eq!(action_on(&report, &key).status, Status::Warned, "day {day}");
-        let again = owner_messages(&inbox).await;
+        let again = sweep_still_warning(&function, &inbox, start, day, &key).await;
         assert!(
             again.is_empty(),
             "day {day}: the owner already knows: {again:#?}"
@@ -95,13 +104,7 @@ async fn an_owner_hears_of_a_warning_once_and_is_reminded_once_before_the_deadli
     }
 
     // Two days before the deadline: one reminder, and only one, whatever runs again.
-    let report = sweep_after(&function, start, 12).await.unwrap();
-    assert_eq!(
-        action_on(&report, &key).status,
-        Status::Warned,
-        "{report:#?}"
-    );
-    let reminder = owner_messages(&inbox).await;
+    let reminder = sweep_still_warning(&function, &inbox, start, 12, &key).await;
     assert_eq!(reminder.len(), 1, "the reminder: {reminder:#?}");
     assert!(
         reminder[0].subject.to_lowercase().contains("reminder"),
@@ -149,15 +152,11 @@ async fn a_run_refused_by_max_actions_counts_warnings_and_records_and_tells_no_o
         .await
         .unwrap_err();
 
-    assert!(
-        matches!(
-            error,
-            Error::TooManyActions {
-                planned: 3,
-                limit: 2
-            }
-        ),
-        "three warnings are three deadlines set on one day: {error}"
+    assert_too_many_actions(
+        &error,
+        3,
+        2,
+        "three warnings are three deadlines set on one day",
     );
     for user in ["a", "b", "c"] {
         assert!(
@@ -165,19 +164,12 @@ async fn a_run_refused_by_max_actions_counts_warnings_and_records_and_tells_no_o
             "{user}: a refused run records nothing"
         );
     }
-    let published = inbox.read().await;
-    assert!(
-        to_owners(&published).is_empty(),
-        "a refused run tells no owner: {published:#?}"
-    );
+    assert_no_owner_told(&inbox, "a refused run tells no owner").await;
 }
 
 #[tokio::test]
 async fn a_warning_whose_record_failed_is_not_sent_to_its_owner() {
-    let (moto, iam) = Moto::with_iam();
-    let inbox = moto.inbox().await;
-    user_with_key(&moto, "alice", 100, Some(1)).await;
-    tag_user(&iam, "alice", "owner", "alice@example.com").await;
+    let (moto, _, inbox, _) = alice_owns_a_key().await;
     // IAM keeps failing the write (after the SDK's retries): the warning is not recorded.
     moto.inject_fault("iam:TagUser", "ServiceFailure", 500, 50, 0);
     let function = moto.access_keys(&notifying(&inbox, &[("WARN_DAYS", "7")]));
@@ -192,19 +184,12 @@ async fn a_warning_whose_record_failed_is_not_sent_to_its_owner() {
             .await
             .is_empty()
     );
-    let published = inbox.read().await;
-    assert!(
-        to_owners(&published).is_empty(),
-        "no message for a warning that was not recorded: {published:#?}"
-    );
+    assert_no_owner_told(&inbox, "no message for a warning that was not recorded").await;
 }
 
 #[tokio::test]
 async fn a_dry_run_tells_the_owner_it_is_a_dry_run() {
-    let (moto, iam) = Moto::with_iam();
-    let inbox = moto.inbox().await;
-    user_with_key(&moto, "alice", 100, Some(1)).await;
-    tag_user(&iam, "alice", "owner", "alice@example.com").await;
+    let (moto, _, inbox, _) = alice_owns_a_key().await;
     let function = moto.access_keys(&notifying(
         &inbox,
         &[("WARN_DAYS", "7"), ("DRY_RUN", "true")],
@@ -307,7 +292,7 @@ async fn a_run_keeps_time_before_its_deadline_to_tell_the_owners_it_warned() {
     moto.seed_users(&users);
     // Every call answered 50 ms late, as a real endpoint's latency.
     moto.set_latency_ms(50);
-    let function = Deployed::<access_keys::AccessKeys>::new(
+    let function = Deployed::<AccessKeys>::new(
         &moto.sdk_config(),
         &notifying(&inbox, &[("WARN_DAYS", "14"), ("MAX_ACTIONS", "100")]),
     );

@@ -563,16 +563,31 @@ mod tests {
         (action, target.to_owned(), reason.to_owned())
     }
 
+    /// The credential report's row of user `u` (no password, no MFA) with these key slots.
+    fn report_user(keys: [ReportKey; 2]) -> ReportUser {
+        ReportUser {
+            user: "u".into(),
+            arn: "arn".into(),
+            created: ReportTime::At(days_ago(500)),
+            password_enabled: false,
+            password_last_used: ReportTime::NotApplicable,
+            password_last_changed: ReportTime::NotApplicable,
+            mfa_active: false,
+            keys,
+        }
+    }
+
+    /// The row of a planned deactivation of `target`, for `reason`.
+    fn deactivation(target: &str, reason: &str) -> (&'static str, String, String) {
+        row("deactivate-access-key", target, reason)
+    }
+
     #[test]
     fn age_rule() {
         let s = settings(&[]);
         assert_eq!(
             only_plan(active("OLD", 91, Some(1)), &s),
-            row(
-                "deactivate-access-key",
-                "OLD",
-                "created 91 days ago (limit 90)"
-            )
+            deactivation("OLD", "created 91 days ago (limit 90)")
         );
         assert!(
             planned(&user(vec![active("EDGE", 90, Some(1))]), &s).is_empty(),
@@ -586,19 +601,11 @@ mod tests {
         let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
         assert_eq!(
             only_plan(active("STALE", 60, Some(31)), &s),
-            row(
-                "deactivate-access-key",
-                "STALE",
-                "last used 31 days ago (limit 30)"
-            )
+            deactivation("STALE", "last used 31 days ago (limit 30)")
         );
         assert_eq!(
             only_plan(active("NEVER", 31, None), &s),
-            row(
-                "deactivate-access-key",
-                "NEVER",
-                "never used, created 31 days ago (limit 30)"
-            )
+            deactivation("NEVER", "never used, created 31 days ago (limit 30)")
         );
         assert!(planned(&user(vec![active("RECENT", 60, Some(29))]), &s).is_empty());
         assert!(
@@ -616,11 +623,7 @@ mod tests {
         let s = settings(&[("MAX_KEY_UNUSED_DAYS", "30")]);
         assert_eq!(
             only_plan(active("BOTH", 200, None), &s),
-            row(
-                "deactivate-access-key",
-                "BOTH",
-                "created 200 days ago (limit 90)"
-            )
+            deactivation("BOTH", "created 200 days ago (limit 90)")
         );
     }
 
@@ -632,11 +635,7 @@ mod tests {
                 &user(vec![active("OLD", 200, Some(1)), active("NEW", 3, Some(0))]),
                 &s
             ),
-            vec![row(
-                "deactivate-access-key",
-                "OLD",
-                "created 200 days ago (limit 90)"
-            )]
+            vec![deactivation("OLD", "created 200 days ago (limit 90)")]
         );
         assert_eq!(
             planned(
@@ -814,11 +813,7 @@ mod tests {
         );
         assert_eq!(
             only_plan(active("STALE", 60, Some(40)), &s),
-            row(
-                "deactivate-access-key",
-                "STALE",
-                "last used 40 days ago (limit 30)"
-            )
+            deactivation("STALE", "last used 40 days ago (limit 30)")
         );
     }
 
@@ -847,8 +842,7 @@ mod tests {
         rotating.keys[1] = active("NEW", 2, Some(0));
         assert_eq!(
             planned(&rotating, &s),
-            vec![row(
-                "deactivate-access-key",
+            vec![deactivation(
                 "OLD",
                 "replaced by NEW, which was used 0 days ago"
             )]
@@ -857,8 +851,7 @@ mod tests {
         rotating.keys[1] = active("NEW", 7, None);
         assert_eq!(
             planned(&rotating, &s),
-            vec![row(
-                "deactivate-access-key",
+            vec![deactivation(
                 "OLD",
                 "replaced by NEW 7 days ago (grace 7 days)"
             )]
@@ -894,8 +887,7 @@ mod tests {
         let s = settings(&[("KEY_ACTION", "rotate")]);
         assert_eq!(
             only_plan(active("IDLE", 200, None), &s),
-            row(
-                "deactivate-access-key",
+            deactivation(
                 "IDLE",
                 "never used, created 200 days ago (limit 90); over the age limit too (90), but an unused key is deactivated, not replaced"
             )
@@ -1011,16 +1003,7 @@ mod tests {
                 .map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
             last_used: used.map_or(ReportTime::NotApplicable, |d| ReportTime::At(days_ago(d))),
         };
-        let row = |keys: [ReportKey; 2]| ReportUser {
-            user: "u".into(),
-            arn: "arn".into(),
-            created: ReportTime::At(days_ago(500)),
-            password_enabled: false,
-            password_last_used: ReportTime::NotApplicable,
-            password_last_changed: ReportTime::NotApplicable,
-            mfa_active: false,
-            keys,
-        };
+        let row = report_user;
         let is_candidate =
             |row: &ReportUser, s: &AccessKeys, now| is_candidate(row, &no_tags, s, now);
         let none = slot(false, None, None);
@@ -1070,16 +1053,7 @@ mod tests {
             last_rotated: ReportTime::NotApplicable,
             last_used: ReportTime::NotApplicable,
         };
-        let row = ReportUser {
-            user: "u".into(),
-            arn: "arn".into(),
-            created: ReportTime::At(days_ago(500)),
-            password_enabled: false,
-            password_last_used: ReportTime::NotApplicable,
-            password_last_changed: ReportTime::NotApplicable,
-            mfa_active: false,
-            keys: [inactive_slot, empty],
-        };
+        let row = report_user([inactive_slot, empty]);
         let tags = |pairs: &[(&str, String)]| {
             Tags::new(
                 pairs
