@@ -118,6 +118,12 @@ pub enum ControlState {
     Fails(String),
 }
 
+/// The unused-credential limits of the two Security Hub controls that access keys and console
+/// passwords share (IAM.8: 90 days, IAM.22: 45 days; Security Hub User Guide, "Security Hub
+/// controls for IAM"): each function judges its own half by them.
+pub const IAM8_MAX_UNUSED_DAYS: u32 = 90;
+pub const IAM22_MAX_UNUSED_DAYS: u32 = 45;
+
 /// What an event asks a function to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Asked<L> {

@@ -16,6 +16,7 @@
 
 use chrono::{DateTime, Utc};
 use iam_remediation::ControlState;
+use iam_remediation::contract::{IAM8_MAX_UNUSED_DAYS, IAM22_MAX_UNUSED_DAYS};
 use iam_remediation::plan::{days, days_between};
 
 use crate::facts::Facts;
@@ -24,9 +25,6 @@ use crate::settings::AccessKeys;
 
 /// IAM.3's age limit.
 pub const IAM3_MAX_KEY_AGE_DAYS: u32 = 90;
-/// IAM.8's and IAM.22's unused limits.
-pub const IAM8_MAX_UNUSED_DAYS: u32 = 90;
-pub const IAM22_MAX_UNUSED_DAYS: u32 = 45;
 
 /// The state of `control` on `facts`; `None` when the facts say nothing of it.
 pub fn state(

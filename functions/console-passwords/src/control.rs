@@ -15,14 +15,11 @@
 
 use chrono::{DateTime, Utc};
 use iam_remediation::ControlState;
+use iam_remediation::contract::{IAM8_MAX_UNUSED_DAYS, IAM22_MAX_UNUSED_DAYS};
 use iam_remediation::plan::{days, days_between};
 
 use crate::facts::{Mfa, UserPassword};
 use crate::settings::ConsolePasswords;
-
-/// IAM.8's and IAM.22's unused limits.
-pub const IAM8_MAX_UNUSED_DAYS: u32 = 90;
-pub const IAM22_MAX_UNUSED_DAYS: u32 = 45;
 
 /// The state of `control` on `facts`; `None` when the facts say nothing of it.
 pub fn state(
