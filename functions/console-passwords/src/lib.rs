@@ -77,7 +77,7 @@ impl Remediation for ConsolePasswords {
             )),
             // The root user's own device (through an `sts:AssumeRoot` session): no IAM user's.
             "DeactivateMFADevice"
-                if call.principal_name("userName")?.is_none() && is_root(call) =>
+                if call.principal_name("userName")?.is_none() && call.made_by_root() =>
             {
                 Asked::Nothing("DeactivateMFADevice of the root user's MFA device".to_owned())
             }
@@ -152,15 +152,6 @@ impl Remediation for ConsolePasswords {
     fn records(&self, observed: &Observed<UserPassword>, _now: DateTime<Utc>) -> TagChanges {
         facts::records(observed)
     }
-}
-
-/// True when the root user made the call (`userIdentity.type` `Root`).
-fn is_root(call: &ApiCall) -> bool {
-    call.user_identity
-        .as_ref()
-        .and_then(|identity| identity.get("type"))
-        .and_then(serde_json::Value::as_str)
-        == Some("Root")
 }
 
 /// The user whose MFA device a `DeactivateMFADevice` call removed: `requestParameters.userName`,

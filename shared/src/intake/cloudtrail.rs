@@ -56,12 +56,22 @@ impl ApiCall {
         self.response_elements.as_ref()?.pointer(pointer)?.as_str()
     }
 
+    /// The kind of identity that made the call (`userIdentity.type`: `IAMUser`, `Root`, …).
+    fn caller_type(&self) -> Option<&str> {
+        self.user_identity.as_ref()?.get("type")?.as_str()
+    }
+
     /// The IAM user that made the call, when it was an IAM user (`userIdentity.type` `IAMUser`).
     pub fn calling_user(&self) -> Option<&str> {
-        let identity = self.user_identity.as_ref()?;
-        (identity.get("type")?.as_str()? == "IAMUser")
-            .then(|| identity.get("userName")?.as_str())
+        (self.caller_type()? == "IAMUser")
+            .then(|| self.user_identity.as_ref()?.get("userName")?.as_str())
             .flatten()
+    }
+
+    /// True when the root user made the call (`userIdentity.type` `Root`, also through an
+    /// `sts:AssumeRoot` session).
+    pub fn made_by_root(&self) -> bool {
+        self.caller_type() == Some("Root")
     }
 
     /// The user a call is about: `requestParameters.userName`, else the user named in the
