@@ -4,6 +4,8 @@
 //! groups, roles, policies, tags), travel in time, inject faults, count calls, read IAM state
 //! back, build and invoke the four functions, and read their reports.
 
+pub mod organisation;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
