@@ -83,8 +83,8 @@ import organisation_ext
 import securityhub_ext
 
 
-def _iam():
-    return iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+def _iam(account: str = DEFAULT_ACCOUNT_ID):
+    return iam_backends[account]["aws"]
 
 
 def _parse_time(value: str) -> datetime:
@@ -611,7 +611,8 @@ class TestBed:
 
     def _dispatch(self, path: str, method: str, request: dict):
         if path == "/_test/access-key" and method == "POST":
-            key = _iam().access_keys[request["access_key_id"]]
+            # "account": a member account of the organisation test bed (default: the tests' own).
+            key = _iam(request.get("account", DEFAULT_ACCOUNT_ID)).access_keys[request["access_key_id"]]
             if "create_date" in request:
                 key.create_date = _parse_time(request["create_date"])
             if "last_used" in request:

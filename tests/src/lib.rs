@@ -4,6 +4,8 @@
 //! groups, roles, policies, tags), travel in time, inject faults, count calls, read IAM state
 //! back, build and invoke the four functions, and read their reports.
 
+pub mod organisation;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -1440,16 +1442,7 @@ impl Moto {
     /// Imports findings into Security Hub (BatchImportFindings, ASFF), as a real account holds
     /// them before their events arrive.
     pub async fn import_findings(&self, findings: &[Value]) {
-        let client = self.securityhub();
-        let findings: Vec<aws_sdk_securityhub::types::AwsSecurityFinding> =
-            findings.iter().map(asff_finding).collect();
-        let output = client
-            .batch_import_findings()
-            .set_findings(Some(findings))
-            .send()
-            .await
-            .expect("BatchImportFindings");
-        assert_eq!(output.failed_count, Some(0), "{output:?}");
+        import_findings_into(&self.securityhub(), findings).await;
     }
 
     /// Imports the findings of a Security Hub event (its `detail.findings`).
@@ -1460,25 +1453,7 @@ impl Moto {
 
     /// A finding's workflow status and note as Security Hub holds them now (GetFindings).
     pub async fn finding_state(&self, id: &str) -> (Option<String>, Option<String>) {
-        let findings = self
-            .securityhub()
-            .get_findings()
-            .send()
-            .await
-            .expect("GetFindings")
-            .findings
-            .unwrap_or_default();
-        let finding = findings
-            .into_iter()
-            .find(|f| f.id.as_deref() == Some(id))
-            .unwrap_or_else(|| panic!("no finding {id}"));
-        (
-            finding
-                .workflow
-                .and_then(|w| w.status)
-                .map(|s| s.as_str().to_owned()),
-            finding.note.and_then(|n| n.text),
-        )
+        finding_state_in(&self.securityhub(), id).await
     }
 
     /// The BatchUpdateFindingsV2 requests the test bed received (their bodies).
@@ -1496,6 +1471,45 @@ impl Moto {
         let recorded = recorded.as_array().expect("requests");
         recorded.iter().map(|r| r["request"].clone()).collect()
     }
+}
+
+/// Imports findings into the Security Hub of `client`'s account (BatchImportFindings, ASFF).
+pub async fn import_findings_into(client: &aws_sdk_securityhub::Client, findings: &[Value]) {
+    let findings: Vec<aws_sdk_securityhub::types::AwsSecurityFinding> =
+        findings.iter().map(asff_finding).collect();
+    let output = client
+        .batch_import_findings()
+        .set_findings(Some(findings))
+        .send()
+        .await
+        .expect("BatchImportFindings");
+    assert_eq!(output.failed_count, Some(0), "{output:?}");
+}
+
+/// A finding's workflow status and note as the Security Hub of `client`'s account holds them
+/// now (GetFindings).
+pub async fn finding_state_in(
+    client: &aws_sdk_securityhub::Client,
+    id: &str,
+) -> (Option<String>, Option<String>) {
+    let findings = client
+        .get_findings()
+        .send()
+        .await
+        .expect("GetFindings")
+        .findings
+        .unwrap_or_default();
+    let finding = findings
+        .into_iter()
+        .find(|f| f.id.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("no finding {id}"));
+    (
+        finding
+            .workflow
+            .and_then(|w| w.status)
+            .map(|s| s.as_str().to_owned()),
+        finding.note.and_then(|n| n.text),
+    )
 }
 
 /// An ASFF finding from its JSON (a sample event's `detail.findings[i]`), for BatchImportFindings.
