@@ -1,6 +1,6 @@
 //! SDK clients, built once per cold start and borrowed by every invocation.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -10,13 +10,19 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use tokio::sync::OnceCell;
 
-use crate::error::Result;
+use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
+
+use crate::error::{Result, call};
 use crate::principal::Principal;
-use crate::reads::identity;
+use crate::reads::identity::{self, Identity};
 
 /// The SDK clients of the account a function acts in: those the shared pipeline uses, built
-/// with it, and those only some functions use (Secrets Manager), built on first use, so a
-/// binary that never asks for one carries none of its code.
+/// with it, and those only some functions or organisation mode use (Secrets Manager,
+/// Organizations, Lambda), built on first use.
+///
+/// In organisation mode the clients of a member account ([`Clients::assume_role`]) act there
+/// through the member role (IAM, STS, Config, Secrets Manager), while Security Hub (findings
+/// updated from the administrator account), SNS, Organizations and Lambda stay the function's own.
 #[derive(Debug, Clone)]
 pub struct Clients {
     sdk: SdkConfig,
@@ -28,8 +34,16 @@ pub struct Clients {
     pub securityhub: aws_sdk_securityhub::Client,
     /// SNS: run summaries and warnings.
     pub sns: aws_sdk_sns::Client,
-    secretsmanager: std::sync::Arc<OnceLock<aws_sdk_secretsmanager::Client>>,
-    caller: std::sync::Arc<OnceCell<Option<Principal>>>,
+    /// The function's own configuration (Organizations and Lambda are always called as the
+    /// function itself, from its own account).
+    home: SdkConfig,
+    secretsmanager: Arc<OnceLock<aws_sdk_secretsmanager::Client>>,
+    organizations: Arc<OnceLock<aws_sdk_organizations::Client>>,
+    lambda: Arc<OnceLock<aws_sdk_lambda::Client>>,
+    identity: Arc<OnceCell<Identity>>,
+    /// The account these clients act on, when it is not the credentials' own (set by
+    /// [`Clients::acting_on`]).
+    target: Option<String>,
 }
 
 impl Clients {
@@ -41,9 +55,19 @@ impl Clients {
             config: aws_sdk_config::Client::new(sdk),
             securityhub: aws_sdk_securityhub::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
-            secretsmanager: std::sync::Arc::default(),
-            caller: std::sync::Arc::default(),
+            home: sdk.clone(),
+            secretsmanager: Arc::default(),
+            organizations: Arc::default(),
+            lambda: Arc::default(),
+            identity: Arc::default(),
+            target: None,
         }
+    }
+
+    /// The SDK configuration these clients were built from (the member role's in a member
+    /// account), for clients a function builds itself.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
     }
 
     /// Secrets Manager (access-keys' rotation), built on first use.
@@ -52,14 +76,98 @@ impl Clients {
             .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
     }
 
-    /// The principal the function runs as, read once per container (STS GetCallerIdentity).
-    pub async fn caller(&self) -> Result<Option<&Principal>> {
-        self.caller
+    /// AWS Organizations, as the function itself (organisation mode), built on first use.
+    pub fn organizations(&self) -> &aws_sdk_organizations::Client {
+        self.organizations
+            .get_or_init(|| aws_sdk_organizations::Client::new(&self.home))
+    }
+
+    /// Lambda, as the function itself (the fan-out), built on first use.
+    pub fn lambda(&self) -> &aws_sdk_lambda::Client {
+        self.lambda
+            .get_or_init(|| aws_sdk_lambda::Client::new(&self.home))
+    }
+
+    /// Who these clients' credentials are, read once per container (STS GetCallerIdentity).
+    pub async fn identity(&self) -> Result<&Identity> {
+        self.identity
             .get_or_try_init(|| identity::caller(&self.sts))
             .await
-            .map(Option::as_ref)
+    }
+
+    /// The principal the function runs as (in a member account: the member role).
+    pub async fn caller(&self) -> Result<Option<&Principal>> {
+        Ok(self.identity().await?.principal.as_ref())
+    }
+
+    /// The account these clients act on.
+    pub async fn account(&self) -> Result<&str> {
+        match &self.target {
+            Some(account) => Ok(account),
+            None => Ok(&self.identity().await?.account),
+        }
+    }
+
+    /// The same clients, said to act on `account`: for a function that reaches another account
+    /// by its own means (root-credentials' `sts:AssumeRoot`) rather than through a member role.
+    #[must_use]
+    pub fn acting_on(&self, account: &str) -> Self {
+        Self {
+            target: Some(account.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The clients of role `role_arn` in `account`: one `sts:AssumeRole` session (named
+    /// `session_name`, for CloudTrail), made now, so that a role that cannot be assumed is known
+    /// before anything else happens in that account. The STS client calls the regional
+    /// endpoint: the AWS SDKs released after July 2022, the Rust SDK among them, default to
+    /// regional STS endpoints (AWS SDKs and Tools Reference Guide, "AWS STS Regional
+    /// endpoints"). The session lasts 15 minutes, STS's minimum and Lambda's longest run.
+    pub async fn assume_role(
+        &self,
+        account: &str,
+        role_arn: &str,
+        session_name: &str,
+    ) -> Result<Self> {
+        let request = self
+            .sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .duration_seconds(SESSION_SECONDS);
+        let session = call("AssumeRole", request.send()).await?;
+        let credentials = session.credentials.ok_or_else(|| {
+            crate::error::Error::Internal("AssumeRole answered without credentials".into())
+        })?;
+        let expiry = std::time::SystemTime::try_from(credentials.expiration).ok();
+        let provided = Credentials::new(
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            Some(credentials.session_token),
+            expiry,
+            "member-role",
+        );
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provided))
+            .build();
+        let member = Self::new(&sdk);
+        Ok(Self {
+            securityhub: self.securityhub.clone(),
+            sns: self.sns.clone(),
+            home: self.home.clone(),
+            organizations: self.organizations.clone(),
+            lambda: self.lambda.clone(),
+            target: Some(account.to_owned()),
+            ..member
+        })
     }
 }
+
+/// How long a member role's session lasts.
+const SESSION_SECONDS: i32 = 900;
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
 /// with retries and timeouts suited to IAM: its control plane throttles at low rates, so

@@ -249,6 +249,31 @@ pub struct CommonSettings {
     pub notify_topic_arn: Option<String>,
     /// `MAX_CONCURRENCY`: principals read and changed at once.
     pub max_concurrency: usize,
+    /// `MEMBER_ROLE_NAME`: organisation mode, the role (path `/iam-remediation/`) assumed in
+    /// each member account; `None` is account mode.
+    pub member_role_name: Option<String>,
+    /// `EXEMPT_ACCOUNTS`: organisation mode, accounts never acted on.
+    pub exempt_accounts: Vec<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda): the function invokes itself by this name to
+    /// fan a sweep out, one invocation per account.
+    pub function_name: Option<String>,
+}
+
+impl CommonSettings {
+    /// True in organisation mode (`MEMBER_ROLE_NAME` set).
+    pub fn organisation(&self) -> bool {
+        self.member_role_name.is_some()
+    }
+
+    /// True when `account` is in `EXEMPT_ACCOUNTS`.
+    pub fn exempts_account(&self, account: &str) -> bool {
+        self.exempt_accounts.iter().any(|exempt| exempt == account)
+    }
+}
+
+/// True for an AWS account ID: twelve digits.
+pub fn is_account_id(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl FromEnv for CommonSettings {
@@ -279,13 +304,69 @@ impl FromEnv for CommonSettings {
             owner_tag: tag_key("OWNER_TAG", DEFAULT_OWNER_TAG)?,
             notify_topic_arn,
             max_concurrency: env.number("MAX_CONCURRENCY", 8, 1..=64)? as usize,
+            member_role_name: member_role_name(env)?,
+            exempt_accounts: exempt_accounts(env)?,
+            function_name: env.get("AWS_LAMBDA_FUNCTION_NAME"),
         })
     }
+}
+
+/// `MEMBER_ROLE_NAME`: a role name IAM accepts (at most 64 of its name characters), without
+/// the path, which is always `/iam-remediation/`.
+fn member_role_name(env: &Env) -> Result<Option<String>, ConfigError> {
+    let Some(name) = env.get("MEMBER_ROLE_NAME") else {
+        return Ok(None);
+    };
+    if name.len() > 64 || !crate::principal::is_valid_name(&name) {
+        return Err(invalid(
+            "MEMBER_ROLE_NAME",
+            &name,
+            "an IAM role name (at most 64 letters, digits and +=,.@_-), without its path",
+        ));
+    }
+    Ok(Some(name))
+}
+
+/// `EXEMPT_ACCOUNTS`: comma-separated account IDs; anything else could never match an account
+/// and is refused rather than left as a silent gap in the exemptions.
+fn exempt_accounts(env: &Env) -> Result<Vec<String>, ConfigError> {
+    let accounts = env.list("EXEMPT_ACCOUNTS");
+    if let Some(bad) = accounts.iter().find(|account| !is_account_id(account)) {
+        return Err(invalid(
+            "EXEMPT_ACCOUNTS",
+            bad,
+            "comma-separated 12-digit account IDs",
+        ));
+    }
+    Ok(accounts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn organisation_settings_are_checked() {
+        let defaults = CommonSettings::from_env(&Env::from_pairs::<&str, &str>([])).unwrap();
+        assert!(!defaults.organisation());
+        let env = Env::from_pairs([
+            ("MEMBER_ROLE_NAME", "iam-remediation-member"),
+            ("EXEMPT_ACCOUNTS", "111122223333, 444455556666"),
+        ]);
+        let settings = CommonSettings::from_env(&env).unwrap();
+        assert!(settings.organisation());
+        assert!(settings.exempts_account("444455556666"));
+        assert!(!settings.exempts_account("777788889999"));
+        for (variable, value) in [
+            ("EXEMPT_ACCOUNTS", "111122223333,12345"),
+            ("EXEMPT_ACCOUNTS", "11112222333a"),
+            ("MEMBER_ROLE_NAME", "iam-remediation/member"),
+            ("MEMBER_ROLE_NAME", &"r".repeat(65)),
+        ] {
+            let err = CommonSettings::from_env(&Env::from_pairs([(variable, value)])).unwrap_err();
+            assert_eq!(err.variable, variable, "{value}");
+        }
+    }
 
     #[test]
     fn defaults_apply_when_unset() {

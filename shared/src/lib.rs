@@ -25,6 +25,7 @@ pub mod guard;
 pub mod intake;
 pub mod metrics;
 pub mod notify;
+pub mod organisation;
 pub mod plan;
 pub mod principal;
 pub mod reads;

@@ -96,6 +96,7 @@ mod tests {
         report.examined = 7;
         for status in [Status::Applied, Status::Applied, Status::Failed] {
             report.actions.push(ActionRecord {
+                account: "123456789012".into(),
                 principal_type: "user",
                 principal: "alice".into(),
                 subject: Principal::user("alice").into(),

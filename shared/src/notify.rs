@@ -28,6 +28,8 @@ pub fn horizon(warn_days: u32) -> Duration {
 #[derive(Debug, Clone, Copy)]
 pub struct Messages<'a> {
     pub report: &'a Report,
+    /// The account the run acted in.
+    pub account: &'a str,
     /// Every warning standing after the run: the summary's forecast.
     pub warned: &'a [Due],
     /// The warnings whose owners hear of them in this run.
@@ -127,8 +129,9 @@ fn summary(input: &Messages<'_>) -> Message {
         if report.dry_run { " (dry run)" } else { "" }
     ));
     let mut body = format!(
-        "{} ran ({} trigger{}) and examined {}.\n\n",
+        "{} ran in account {} ({} trigger{}) and examined {}.\n\n",
         report.function,
+        input.account,
         report.trigger.as_str(),
         if report.dry_run { ", dry run" } else { "" },
         report.examined
@@ -193,6 +196,7 @@ fn summary(input: &Messages<'_>) -> Message {
         body,
         attributes: BTreeMap::from([
             ("function", report.function.to_owned()),
+            ("account", input.account.to_owned()),
             ("trigger", report.trigger.as_str().to_owned()),
             ("outcome", outcome(report).to_owned()),
         ]),
@@ -287,7 +291,8 @@ fn warnings(input: &Messages<'_>) -> Vec<Message> {
             }
             let _ = writeln!(
                 body,
-                "{function} will act on {subject} unless it is fixed first.\n"
+                "{function} will act on {subject} in account {} unless it is fixed first.\n",
+                input.account
             );
             let lines = warned.iter().map(|(w, _)| {
                 let date = w.at.date_naive();
@@ -312,6 +317,7 @@ fn warnings(input: &Messages<'_>) -> Vec<Message> {
             actions.dedup();
             let mut attributes = BTreeMap::from([
                 ("function", function.to_owned()),
+                ("account", input.account.to_owned()),
                 ("principal", subject.name().to_owned()),
                 ("action", actions.join(",")),
             ]);
@@ -402,6 +408,7 @@ mod tests {
 
     fn record(status: Status, subject: Subject) -> ActionRecord {
         ActionRecord {
+            account: "123456789012".into(),
             principal_type: subject.kind(),
             principal: subject.name().to_owned(),
             action: "deactivate-access-key",
@@ -434,6 +441,7 @@ mod tests {
         let owners = HashMap::from([(alice(), "alice@example.com".to_owned())]);
         messages(&Messages {
             report,
+            account: "123456789012",
             warned,
             notices,
             owners: &owners,

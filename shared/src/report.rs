@@ -37,6 +37,8 @@ impl Status {
 /// One line of the report's `actions`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionRecord {
+    /// The account acted in (set by the driver for every action of an account's run).
+    pub account: String,
     pub principal_type: &'static str,
     pub principal: String,
     pub action: &'static str,
@@ -55,6 +57,7 @@ pub struct ActionRecord {
 impl ActionRecord {
     pub fn from_plan<O>(action: &PlannedAction<O>, status: Status) -> Self {
         Self {
+            account: String::new(),
             principal_type: action.subject.kind(),
             principal: action.subject.name().to_owned(),
             action: action.action,
@@ -82,6 +85,9 @@ pub struct Report {
     pub function: &'static str,
     pub trigger: TriggerKind,
     pub dry_run: bool,
+    /// The accounts the invocation acted in, or dispatched a sweep to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
     /// Principals (or keys, or policies) the function looked at.
     pub examined: usize,
     pub actions: Vec<ActionRecord>,
@@ -98,6 +104,7 @@ impl Report {
             function,
             trigger,
             dry_run,
+            accounts: Vec::new(),
             examined: 0,
             actions: Vec::new(),
             errors: Vec::new(),
@@ -121,16 +128,24 @@ impl Report {
             .filter(move |a| subject.includes(&a.subject))
     }
 
-    /// Puts the actions in a stable order (principal, target, action), whatever order the
-    /// concurrent stages finished in.
+    /// Puts the actions in a stable order (account, principal, target, action), whatever order
+    /// the concurrent stages finished in.
     pub fn sort(&mut self) {
         self.actions.sort_by(|a, b| {
-            (a.principal_type, &a.principal, &a.target, a.action).cmp(&(
-                b.principal_type,
-                &b.principal,
-                &b.target,
-                b.action,
-            ))
+            (
+                &a.account,
+                a.principal_type,
+                &a.principal,
+                &a.target,
+                a.action,
+            )
+                .cmp(&(
+                    &b.account,
+                    b.principal_type,
+                    &b.principal,
+                    &b.target,
+                    b.action,
+                ))
         });
     }
 }

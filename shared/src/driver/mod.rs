@@ -21,10 +21,11 @@ use crate::clients::Clients;
 use crate::contract::{Asked, Remediation, Window};
 use crate::error::{Error, Result};
 use crate::guard::{self, Known, Notice};
-use crate::intake::{self, Finding, Trigger};
+use crate::intake::{self, Deployment, Finding, Trigger};
+use crate::organisation::{self, AccountRun, Coverage};
 use crate::plan::Due;
 use crate::principal::Subject;
-use crate::report::Report;
+use crate::report::{ActionRecord, Report, Status};
 use crate::{feedback, metrics, notify, scope};
 
 pub use deadline::DEADLINE_MARGIN;
@@ -69,10 +70,172 @@ pub async fn handle<F: Remediation>(
     now: DateTime<Utc>,
     deadline: Option<SystemTime>,
 ) -> Result<Report> {
-    let trigger = intake::parse(event, &F::INPUTS)?;
-    let dry_run = trigger
-        .dry_run_override()
-        .unwrap_or(function.as_ref().dry_run);
+    let settings = function.as_ref();
+    let deployment = if settings.organisation() {
+        Deployment::Organisation
+    } else {
+        Deployment::Account
+    };
+    let delivered_to = intake::delivered_to(&event);
+    let trigger = intake::parse_in(event, &F::INPUTS, deployment)?;
+    let dry_run = trigger.dry_run_override().unwrap_or(settings.dry_run);
+    let mut report = Report::new(F::NAME, trigger.kind(), dry_run);
+    let coverage =
+        organisation::coverage(settings, clients, trigger, delivered_to, &mut report.notes).await?;
+    let stopped = match coverage {
+        Coverage::FanOut(invocations) => {
+            fan_out(settings, clients, invocations, &mut report).await;
+            None
+        }
+        Coverage::Accounts(runs) => {
+            let single = runs.len() == 1 && !settings.organisation();
+            let limit = settings.max_concurrency;
+            let ran = concurrently(limit, runs, |run| async move {
+                let account = run.account.clone();
+                let outcome = match organisation::clients_in(settings, clients, &run, F::NAME).await
+                {
+                    Ok(clients) => {
+                        in_account(function, &clients, run, dry_run, now, deadline).await
+                    }
+                    Err(refused) => (refused_account::<F>(&run, refused, dry_run), None),
+                };
+                (account, outcome)
+            })
+            .await;
+            merge(&mut report, ran, single)
+        }
+    };
+    finish(report, stopped)
+}
+
+/// Dispatches a sweep: one asynchronous invocation per account, each reported as a
+/// `dispatch-sweep` action (failed when Lambda refused it). Nothing changes here.
+async fn fan_out(
+    settings: &crate::config::CommonSettings,
+    clients: &Clients,
+    invocations: Vec<(String, Value)>,
+    report: &mut Report,
+) {
+    report.examined = invocations.len();
+    let Some(name) = settings.function_name.as_deref() else {
+        report.errors.push(
+            "AWS_LAMBDA_FUNCTION_NAME is not set: the sweep cannot be dispatched to each account"
+                .into(),
+        );
+        return;
+    };
+    for (account, sent) in
+        organisation::fan_out(clients, name, invocations, settings.max_concurrency).await
+    {
+        report.accounts.push(account.clone());
+        let mut action = ActionRecord {
+            account: account.clone(),
+            principal_type: Subject::Account.kind(),
+            principal: account.clone(),
+            action: "dispatch-sweep",
+            target: account.clone(),
+            reason: format!("swept in its own invocation of {name}"),
+            status: Status::Applied,
+            details: None,
+            error: None,
+            subject: Subject::Account,
+        };
+        if let Err(error) = sent {
+            action.status = Status::Failed;
+            action.error = Some(error.to_string());
+            report
+                .errors
+                .push(format!("account {account}: not dispatched: {error}"));
+        }
+        report.actions.push(action);
+    }
+}
+
+/// The report of an account whose member role could not be assumed: nothing was done there.
+fn refused_account<F: Remediation>(
+    run: &AccountRun,
+    refused: organisation::MemberRoleRefused,
+    dry_run: bool,
+) -> Report {
+    let mut report = Report::new(F::NAME, run.trigger.kind(), dry_run);
+    let why = format!(
+        "cannot assume {}: {}; nothing was done in this account",
+        refused.role_arn, refused.error
+    );
+    report.errors.push(why.clone());
+    report.actions.push(ActionRecord {
+        account: run.account.clone(),
+        principal_type: Subject::Account.kind(),
+        principal: run.account.clone(),
+        action: "assume-member-role",
+        target: refused.role_arn,
+        reason: why,
+        status: Status::Failed,
+        details: None,
+        error: Some(refused.error.to_string()),
+        subject: Subject::Account,
+    });
+    report
+}
+
+/// Puts each account's report into the invocation's; returns what stopped the one account of
+/// an account-mode run, as it is. With several accounts (organisation mode), each account's
+/// errors and notes name it, and an account stopped before acting is one more error.
+fn merge(
+    report: &mut Report,
+    ran: Vec<(String, (Report, Option<Error>))>,
+    single: bool,
+) -> Option<Error> {
+    let mut ran = ran;
+    ran.sort_by(|a, b| a.0.cmp(&b.0));
+    for (account, (part, stopped)) in ran {
+        report.accounts.push(account.clone());
+        report.examined += part.examined;
+        report.actions.extend(part.actions);
+        if single {
+            report.errors.extend(part.errors);
+            report.notes.extend(part.notes);
+            return stopped;
+        }
+        let named = |line: String| format!("account {account}: {line}");
+        report.errors.extend(part.errors.into_iter().map(named));
+        report.notes.extend(part.notes.into_iter().map(named));
+    }
+    None
+}
+
+/// Logs the invocation's report and metrics; returns it, or the Lambda error when anything
+/// failed or the run was stopped.
+fn finish(report: Report, stopped: Option<Error>) -> Result<Report> {
+    let mut report = report;
+    report.sort();
+    report.accounts.sort();
+    let logged = serde_json::to_string(&report).unwrap_or_default();
+    tracing::info!(report = %logged, "report");
+    metrics::emit(&report);
+    if let Some(error) = stopped {
+        return Err(error);
+    }
+    if !report.errors.is_empty() {
+        return Err(Error::ActionsFailed {
+            count: report.errors.len(),
+            summary: report.errors.join("; "),
+        });
+    }
+    Ok(report)
+}
+
+/// The pipeline in one account: its report, and what stopped it, if anything did (the stop is
+/// also among the report's errors).
+async fn in_account<F: Remediation>(
+    function: &F,
+    clients: &Clients,
+    account_run: AccountRun,
+    dry_run: bool,
+    now: DateTime<Utc>,
+    deadline: Option<SystemTime>,
+) -> (Report, Option<Error>) {
+    let trigger = account_run.trigger;
     let mut run = Run {
         report: Report::new(F::NAME, trigger.kind(), dry_run),
         deadline: Deadline::new(deadline, function.as_ref().max_concurrency),
@@ -83,7 +246,16 @@ pub async fn handle<F: Remediation>(
         upcoming: Vec::new(),
     };
     let outcome = drive(function, clients, &trigger, &mut run, now).await;
-    conclude(function, clients, &trigger, run, outcome, now).await
+    conclude(
+        function,
+        clients,
+        &trigger,
+        &account_run.account,
+        run,
+        outcome,
+        now,
+    )
+    .await
 }
 
 async fn drive<F: Remediation>(
@@ -207,20 +379,23 @@ where
         .await
 }
 
-/// Ends a run: the report in order, then what goes back to the sources (Config evaluations,
-/// Security Hub findings) and out to people (SNS), then the log and metrics; returns the report,
-/// or the Lambda error when anything failed or the run was stopped.
+/// Ends an account's run: the report in order, each action naming the account, then what goes
+/// back to the sources (Config evaluations, Security Hub findings) and out to people (SNS).
 async fn conclude<F: Remediation>(
     function: &F,
     clients: &Clients,
     trigger: &Trigger,
+    account: &str,
     mut run: Run,
     outcome: Result<()>,
     now: DateTime<Utc>,
-) -> Result<Report> {
+) -> (Report, Option<Error>) {
     let stopped = outcome.err();
     if let Some(error) = &stopped {
         run.report.errors.push(error.to_string());
+    }
+    for action in &mut run.report.actions {
+        account.clone_into(&mut action.account);
     }
     run.report.sort();
     if let Trigger::ConfigRule(invocation) = trigger
@@ -249,6 +424,7 @@ async fn conclude<F: Remediation>(
     if let Some(topic) = &function.as_ref().notify_topic_arn {
         let message = notify::Messages {
             report: &run.report,
+            account,
             warned: &run.warned,
             notices: &run.notices,
             owners: &run.owners,
@@ -260,17 +436,5 @@ async fn conclude<F: Remediation>(
             run.add_error(error);
         }
     }
-    let report = serde_json::to_string(&run.report).unwrap_or_default();
-    tracing::info!(report = %report, "report");
-    metrics::emit(&run.report);
-    if let Some(error) = stopped {
-        return Err(error);
-    }
-    if !run.report.errors.is_empty() {
-        return Err(Error::ActionsFailed {
-            count: run.report.errors.len(),
-            summary: run.report.errors.join("; "),
-        });
-    }
-    Ok(run.report)
+    (run.report, stopped)
 }

@@ -257,6 +257,7 @@ mod tests {
 
     fn finding(control: &str) -> Finding {
         Finding {
+            account: None,
             control: control.into(),
             format: FindingFormat::Asff {
                 id: "f".into(),
@@ -271,6 +272,7 @@ mod tests {
         let mut report = Report::new("access-keys", TriggerKind::Securityhub, dry_run);
         for status in statuses {
             report.actions.push(ActionRecord {
+                account: "123456789012".into(),
                 principal_type: "user",
                 principal: "alice".into(),
                 action: "deactivate-access-key",

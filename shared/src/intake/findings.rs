@@ -41,6 +41,9 @@ pub struct Findings {
 pub struct Finding {
     /// The consolidated control ID (`IAM.3`).
     pub control: String,
+    /// The account the finding is about (ASFF `AwsAccountId`, OCSF `cloud.account.uid`), when
+    /// it names one.
+    pub account: Option<String>,
     /// What identifies the finding to `BatchUpdateFindings(V2)`.
     pub format: FindingFormat,
     /// What the finding is about.
@@ -272,7 +275,8 @@ pub(super) fn parse_securityhub(
 /// `Ok(Ok(finding))` when handled, `Ok(Err(why))` when it needs nothing, `Err` when malformed.
 type Read = std::result::Result<std::result::Result<Finding, String>, String>;
 
-/// `Some(why)` when a finding is about an account other than the one whose bus delivered it.
+/// `Some(why)` when a finding is about an account other than the one whose bus delivered it
+/// (`account` is empty in organisation mode, where every account is this function's).
 fn other_account(label: &str, about: Option<&str>, account: &str) -> Option<String> {
     about
         .filter(|about| !account.is_empty() && about != &account)
@@ -325,6 +329,7 @@ fn asff(raw: Value, controls: &[&str], account: &str) -> Read {
     });
     Ok(Ok(Finding {
         control,
+        account: finding.aws_account_id,
         format: FindingFormat::Asff {
             id: finding.id,
             product_arn: finding.product_arn,
@@ -424,6 +429,7 @@ fn ocsf(raw: Value, controls: &[&str], account: &str) -> Read {
     });
     Ok(Ok(Finding {
         control,
+        account: Some(account_uid.clone()),
         format: FindingFormat::Ocsf {
             metadata_uid: finding.metadata.uid,
             account_uid,
@@ -532,6 +538,8 @@ pub enum UnusedAccess {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnusedAccessFinding {
     pub id: String,
+    /// The account the finding is about (`accountId`), when it names one.
+    pub account: Option<String>,
     pub finding_type: String,
     pub user: String,
 }
@@ -598,6 +606,7 @@ pub(super) fn parse_unused_access(
         Ok(FindingResource::User(user)) if resource.starts_with("arn:") => {
             Ok(UnusedAccess::Finding(UnusedAccessFinding {
                 id: detail.finding_id,
+                account: detail.account_id,
                 finding_type: detail.finding_type,
                 user,
             }))

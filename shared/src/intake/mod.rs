@@ -26,7 +26,7 @@ pub use findings::{
     UnusedAccessFinding, finding_author,
 };
 pub use health::HealthEvent;
-pub use manual::ManualPayload;
+pub use manual::{Accounts, ManualPayload};
 
 use crate::error::{Error, Result};
 use crate::principal::PrincipalKind;
@@ -149,8 +149,32 @@ impl Trigger {
     }
 }
 
-/// Reads an invocation's event.
+/// Reads an invocation's event, in account mode.
 pub fn parse(event: Value, inputs: &Inputs) -> Result<Trigger> {
+    parse_in(event, inputs, Deployment::Account)
+}
+
+/// How the function is deployed: what an event about another account means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment {
+    /// Findings about another account than the one whose bus delivered them are left alone.
+    Account,
+    /// Every account of the organisation is the function's: findings keep their account.
+    Organisation,
+}
+
+/// The account an event comes from: the EventBridge envelope's `account` (the bus that
+/// delivered it), or a Config rule invocation's `accountId`; `None` for a manual payload.
+pub fn delivered_to(event: &Value) -> Option<String> {
+    ["account", "accountId"]
+        .into_iter()
+        .find_map(|field| event.get(field)?.as_str())
+        .filter(|account| crate::config::is_account_id(account))
+        .map(str::to_owned)
+}
+
+/// Reads an invocation's event for a function deployed as `deployment`.
+pub fn parse_in(event: Value, inputs: &Inputs, deployment: Deployment) -> Result<Trigger> {
     let Value::Object(object) = event else {
         return Err(Error::InvalidEvent(format!(
             "expected a JSON object, got {}",
@@ -158,7 +182,7 @@ pub fn parse(event: Value, inputs: &Inputs) -> Result<Trigger> {
         )));
     };
     if object.contains_key("detail-type") || object.contains_key("source") {
-        return parse_eventbridge(Value::Object(object), inputs);
+        return parse_eventbridge(Value::Object(object), inputs, deployment);
     }
     if object.contains_key("invokingEvent") || object.contains_key("resultToken") {
         return config::parse_rule_invocation(Value::Object(object)).map(Trigger::ConfigRule);
@@ -166,14 +190,18 @@ pub fn parse(event: Value, inputs: &Inputs) -> Result<Trigger> {
     manual::parse(object, inputs.principals).map(Trigger::Manual)
 }
 
-fn parse_eventbridge(event: Value, inputs: &Inputs) -> Result<Trigger> {
+fn parse_eventbridge(event: Value, inputs: &Inputs, deployment: Deployment) -> Result<Trigger> {
     let envelope: CloudWatchEvent<Value> = serde_json::from_value(event)
         .map_err(|e| Error::InvalidEvent(format!("not an EventBridge event: {e}")))?;
     let source = envelope.source.as_deref().unwrap_or("");
     let detail_type = envelope.detail_type.as_deref().unwrap_or("");
-    // The account whose event bus delivered the event: findings about another account (a
-    // Security Hub administrator account sees its members') are not this function's to fix.
-    let account = envelope.account_id.as_deref().unwrap_or("");
+    // The account whose event bus delivered the event: in account mode, findings about another
+    // account (a Security Hub administrator account sees its members') are not this function's
+    // to fix; in organisation mode they are, in their own account.
+    let account = match deployment {
+        Deployment::Account => envelope.account_id.as_deref().unwrap_or(""),
+        Deployment::Organisation => "",
+    };
     let detail = envelope.detail.unwrap_or(Value::Null);
     let handled = |list: &[&str], what: &str, name: &str| {
         if list.contains(&name) {

@@ -5,16 +5,28 @@ use aws_sdk_iam::Client;
 use crate::error::{Error, Result, call};
 use crate::principal::{Arn, Principal, PrincipalKind};
 
-/// The principal the function runs as (STS GetCallerIdentity): a user, or the role of an
-/// assumed-role session. `None` for the root user and federated sessions, which no function
-/// could act on anyway.
-pub async fn caller(sts: &aws_sdk_sts::Client) -> Result<Option<Principal>> {
+/// Who the clients' credentials are (STS GetCallerIdentity): the account, the partition, and
+/// the principal, a user or the role of an assumed-role session (`None` for the root user and
+/// federated sessions, which no function could act on anyway).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`: the partition of the identity's ARN.
+    pub partition: String,
+    pub principal: Option<Principal>,
+}
+
+/// Reads who the clients' credentials are.
+pub async fn caller(sts: &aws_sdk_sts::Client) -> Result<Identity> {
     let identity = call("GetCallerIdentity", sts.get_caller_identity().send()).await?;
-    Ok(identity
-        .arn
-        .as_deref()
-        .and_then(Arn::parse)
-        .and_then(|arn| arn.principal()))
+    let arn = identity.arn.as_deref().and_then(Arn::parse);
+    Ok(Identity {
+        account: identity.account.unwrap_or_default(),
+        partition: arn
+            .as_ref()
+            .map_or_else(|| "aws".to_owned(), |arn| arn.partition.to_owned()),
+        principal: arn.and_then(|arn| arn.principal()),
+    })
 }
 
 /// The user an access key belongs to, and when it was last used (GetAccessKeyLastUsed, the one
