@@ -182,3 +182,231 @@ fn gone_is_skipped(result: Result<()>, why: &str) -> Result<Outcome> {
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use chrono::{DateTime, Utc};
+    use iam_remediation::testing::iam_error;
+
+    use super::*;
+    use crate::fake::{self, DELETE_KEY, Fake};
+
+    const MEMBER: &str = "111122223333";
+    const KEY: &str = "AKIAROOTKEY000000001";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("a time")
+    }
+
+    fn delete_key(last_used: Option<&str>, exposed: bool) -> RootOrder {
+        RootOrder::DeleteAccessKey {
+            key_id: KEY.into(),
+            last_used: last_used.map(at),
+            exposed,
+        }
+    }
+
+    /// Applies `orders` in MEMBER on `fake`: the outcomes (errors as text), the AssumeRoot calls
+    /// (audit, delete), and the calls the fake saw.
+    async fn applied(
+        fake: Fake,
+        orders: &[RootOrder],
+    ) -> (
+        Vec<Result<Outcome, String>>,
+        (usize, usize),
+        Vec<String>,
+        Fake,
+    ) {
+        let fake = Arc::new(Mutex::new(fake));
+        let (audit, delete) = fake::sessions(MEMBER);
+        let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&audit, &delete]);
+        let outcomes = apply_all(&fake::sdk(&fake), &sts, MEMBER, orders).await;
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.map_err(|e| e.to_string()))
+            .collect();
+        let fake = Arc::try_unwrap(fake)
+            .expect("one owner")
+            .into_inner()
+            .expect("the fake");
+        let calls = fake.calls.clone();
+        (
+            outcomes,
+            (audit.num_calls(), delete.num_calls()),
+            calls,
+            fake,
+        )
+    }
+
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "an expected outcome, as apply_all gives it"
+    )]
+    fn skipped(why: &str) -> Result<Outcome, String> {
+        Ok(Outcome::Skipped(why.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn every_change_of_an_account_is_made_in_one_delete_session() {
+        let fake = Fake {
+            keys: vec![(KEY.into(), Some("2026-01-01T00:00:00Z".into()))],
+            password: true,
+            mfa: vec!["GAHT12345678".into()],
+            certificates: vec!["CERT1".into()],
+            ..Fake::new()
+        };
+        let orders = [
+            delete_key(Some("2026-01-01T00:00:00Z"), false),
+            RootOrder::DeleteLoginProfile,
+            RootOrder::DeactivateMfaDevice {
+                serial_number: "GAHT12345678".into(),
+            },
+            RootOrder::DeleteSigningCertificate {
+                certificate_id: "CERT1".into(),
+            },
+        ];
+        let (outcomes, sessions, calls, left) = applied(fake, &orders).await;
+        assert_eq!(outcomes, vec![Ok(Outcome::Applied); 4]);
+        assert_eq!(sessions, (0, 1), "one session, with the delete policy");
+        let by = |call: &str| format!("{call} by {DELETE_KEY}");
+        assert_eq!(
+            calls,
+            [
+                by("ListAccessKeys"),
+                by("GetAccessKeyLastUsed"),
+                by("DeleteAccessKey"),
+                by("GetLoginProfile"),
+                by("DeleteLoginProfile"),
+                by("GetLoginProfile"),
+                by("ListMFADevices"),
+                by("DeactivateMFADevice"),
+                by("ListSigningCertificates"),
+                by("DeleteSigningCertificate"),
+            ],
+            "each change after its re-read, in the order given"
+        );
+        assert!(left.keys.is_empty() && !left.password && left.mfa.is_empty());
+        assert!(left.certificates.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_gone_between_read_and_delete_is_skipped() {
+        let (outcomes, sessions, calls, _) = applied(Fake::new(), &[delete_key(None, false)]).await;
+        assert_eq!(
+            outcomes,
+            [skipped(
+                "the root access key AKIAROOTKEY000000001 no longer exists"
+            )]
+        );
+        assert_eq!(sessions, (0, 1));
+        assert_eq!(calls, [format!("ListAccessKeys by {DELETE_KEY}")]);
+    }
+
+    #[tokio::test]
+    async fn a_key_used_since_it_was_judged_is_kept_unless_exposed() {
+        let used_since = || Fake {
+            keys: vec![(KEY.into(), Some("2026-06-10T00:00:00Z".into()))],
+            ..Fake::new()
+        };
+        for judged in [None, Some("2026-01-01T00:00:00Z")] {
+            let (outcomes, _, _, left) = applied(used_since(), &[delete_key(judged, false)]).await;
+            assert_eq!(
+                outcomes,
+                [skipped(
+                    "the root access key AKIAROOTKEY000000001 was used since it was judged (last \
+                     used 2026-06-10T00:00:00Z): it is judged again on the next run"
+                )],
+                "judged {judged:?}"
+            );
+            assert_eq!(left.keys.len(), 1);
+        }
+        let (outcomes, _, _, left) = applied(used_since(), &[delete_key(None, true)]).await;
+        assert_eq!(outcomes, [Ok(Outcome::Applied)], "an exposed key");
+        assert!(left.keys.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_mfa_device_is_kept_while_the_root_user_has_a_password() {
+        let fake = Fake {
+            password: true,
+            mfa: vec!["GAHT12345678".into()],
+            ..Fake::new()
+        };
+        let order = RootOrder::DeactivateMfaDevice {
+            serial_number: "GAHT12345678".into(),
+        };
+        let (outcomes, _, _, left) = applied(fake, &[order]).await;
+        assert_eq!(
+            outcomes,
+            [skipped(
+                "the root user still has a console password: its MFA device is kept"
+            )]
+        );
+        assert_eq!(left.mfa, ["GAHT12345678"]);
+    }
+
+    #[tokio::test]
+    async fn nothing_to_change_opens_no_session() {
+        let (outcomes, sessions, calls, _) = applied(Fake::new(), &[]).await;
+        assert!(outcomes.is_empty());
+        assert_eq!((sessions, calls.len()), ((0, 0), 0));
+        let (outcomes, sessions, _, _) = applied(Fake::new(), &[RootOrder::Unreachable]).await;
+        assert_eq!(
+            outcomes,
+            [skipped("AssumeRoot cannot reach the management account")]
+        );
+        assert_eq!(sessions, (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_refused_session_fails_every_order_and_changes_nothing() {
+        let fake = Arc::new(Mutex::new(Fake {
+            keys: vec![(KEY.into(), None)],
+            features: Ok(vec!["RootCredentialsManagement"]),
+            ..Fake::new()
+        }));
+        let denied = mock!(aws_sdk_sts::Client::assume_root)
+            .then_http_response(|| iam_error(403, "AccessDenied"));
+        let sts = mock_client!(aws_sdk_sts, [&denied]);
+        let orders = [delete_key(None, false), RootOrder::DeleteLoginProfile];
+        let outcomes = apply_all(&fake::sdk(&fake), &sts, MEMBER, &orders).await;
+        assert_eq!(outcomes.len(), 2);
+        for outcome in outcomes {
+            let error = outcome.expect_err("refused").to_string();
+            assert!(
+                error.contains("RootSessions off")
+                    && error.contains("enable-organizations-root-sessions"),
+                "{error}"
+            );
+        }
+        assert_eq!(denied.num_calls(), 1, "asked once for the account");
+        let fake = fake.lock().expect("the fake");
+        assert_eq!(fake.keys.len(), 1, "unchanged");
+        assert_eq!(
+            fake.calls,
+            [format!("ListOrganizationsFeatures by {}", fake::ADMIN_KEY)]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_management_account_skips_every_order() {
+        let fake = Arc::new(Mutex::new(Fake::new()));
+        let denied = mock!(aws_sdk_sts::Client::assume_root)
+            .then_http_response(|| iam_error(403, "AccessDenied"));
+        let sts = mock_client!(aws_sdk_sts, [&denied]);
+        let outcome = apply(
+            &fake::sdk(&fake),
+            &sts,
+            "123456789012",
+            &delete_key(None, false),
+        )
+        .await;
+        assert_eq!(
+            outcome.expect("not an error"),
+            Outcome::Skipped("AssumeRoot cannot reach the management account".into())
+        );
+    }
+}

@@ -200,3 +200,91 @@ pub async fn signing_certificates(iam: &Client) -> Result<Vec<String>> {
         .map(|certificate| certificate.certificate_id)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_smithy_mocks::{RuleMode, mock_client};
+
+    use super::*;
+    use crate::fake::{self, AUDIT_KEY, Fake};
+
+    #[tokio::test]
+    async fn one_audit_session_reads_everything_of_the_root_user() {
+        let fake = Arc::new(Mutex::new(Fake {
+            keys: vec![
+                (
+                    "AKIAROOTUSED00000001".into(),
+                    Some("2026-06-01T10:00:00Z".into()),
+                ),
+                ("AKIAROOTNEVER0000001".into(), None),
+            ],
+            password: true,
+            mfa: vec!["GAHT12345678".into()],
+            certificates: vec!["CERT1".into()],
+            ..Fake::new()
+        }));
+        let (audit, delete) = fake::sessions("111122223333");
+        let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&audit, &delete]);
+
+        let read = read(&fake::sdk(&fake), &sts, "111122223333").await;
+
+        let RootFacts::Member(root) = read.expect("read") else {
+            panic!("a member account")
+        };
+        let keys: Vec<(&str, Option<String>, bool)> = (root.access_keys.iter())
+            .map(|k| {
+                (
+                    k.id.as_str(),
+                    k.last_used.map(|at| at.to_rfc3339()),
+                    k.exposed,
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (
+                    "AKIAROOTUSED00000001",
+                    Some("2026-06-01T10:00:00+00:00".into()),
+                    false
+                ),
+                ("AKIAROOTNEVER0000001", None, false)
+            ]
+        );
+        assert!(root.password.is_some());
+        assert_eq!(
+            root.mfa_devices,
+            [MfaDevice {
+                serial_number: "GAHT12345678".into()
+            }]
+        );
+        assert_eq!(root.signing_certificates, ["CERT1"]);
+        assert_eq!(
+            (audit.num_calls(), delete.num_calls()),
+            (1, 0),
+            "one audit session"
+        );
+        let calls = fake.lock().expect("the fake").calls.clone();
+        assert_eq!(calls.len(), 6, "{calls:?}");
+        assert!(
+            calls
+                .iter()
+                .all(|call| call.ends_with(&format!("by {AUDIT_KEY}"))),
+            "every IAM call in the session, as its root user: {calls:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_password_is_none_not_an_error() {
+        let fake = Arc::new(Mutex::new(Fake::new()));
+        let (audit, _) = fake::sessions("111122223333");
+        let sts = mock_client!(aws_sdk_sts, [&audit]);
+        let read = read(&fake::sdk(&fake), &sts, "111122223333").await;
+        let RootFacts::Member(root) = read.expect("read") else {
+            panic!("a member account")
+        };
+        assert_eq!((root.access_keys.len(), root.password), (0, None));
+    }
+}

@@ -17,6 +17,9 @@ pub mod rule;
 pub mod session;
 pub mod settings;
 
+#[cfg(test)]
+mod fake;
+
 pub use crate::facts::{MfaDevice, RootFacts, RootKey, RootUser};
 pub use crate::rule::RootOrder;
 pub use crate::settings::RootCredentials;

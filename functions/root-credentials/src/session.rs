@@ -288,3 +288,152 @@ async fn explain_refusal(
         Err(error) => Err(refused(format!(" (its cause could not be read: {error})"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use iam_remediation::testing::iam_error;
+
+    use super::*;
+    use crate::facts::{self, RootFacts};
+    use crate::fake::{self, Fake};
+
+    const MEMBER: &str = "111122223333";
+
+    /// What `read` makes of an AssumeRoot refused with AccessDenied, when the explaining calls
+    /// find `fake`'s organisation.
+    async fn refusal(fake: Fake, target: &'static str) -> (Result<RootFacts>, Vec<String>) {
+        let fake = Arc::new(Mutex::new(fake));
+        let denied = mock!(aws_sdk_sts::Client::assume_root)
+            .then_http_response(|| iam_error(403, "AccessDenied"));
+        let identity = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+            GetCallerIdentityOutput::builder()
+                .account("444455556666")
+                .build()
+        });
+        let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&denied, &identity]);
+        let read = facts::read(&fake::sdk(&fake), &sts, target).await;
+        let calls = fake.lock().expect("the fake").calls.clone();
+        (read, calls)
+    }
+
+    fn message(read: Result<RootFacts>) -> String {
+        match read {
+            Err(error @ Error::Aws { .. }) => error.to_string(),
+            other => panic!("expected AssumeRoot's refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_missing_prerequisite_is_named_with_the_command_that_enables_it() {
+        let features = |on: Vec<&'static str>| Fake {
+            features: Ok(on),
+            ..Fake::new()
+        };
+        let refused = |code: &'static str| Fake {
+            features: Err(code),
+            ..Fake::new()
+        };
+        for (fake, says) in [
+            (
+                features(vec!["RootCredentialsManagement"]),
+                "centralized root access is not enabled for the organization (RootSessions off); \
+                 from the organization's management account run: aws iam \
+                 enable-organizations-root-sessions",
+            ),
+            (
+                features(vec![]),
+                "(RootCredentialsManagement and RootSessions off); from the organization's \
+                 management account run: aws iam enable-organizations-root-credentials-management \
+                 and aws iam enable-organizations-root-sessions",
+            ),
+            (
+                refused("ServiceAccessNotEnabledException"),
+                "trusted access for IAM (iam.amazonaws.com) is not enabled in AWS Organizations; \
+                 from the organization's management account run: aws organizations \
+                 enable-aws-service-access --service-principal iam.amazonaws.com",
+            ),
+            (
+                refused("AccountNotManagementOrDelegatedAdministratorException"),
+                "the account 444455556666 is neither the organization's management account nor \
+                 the delegated administrator for IAM (iam.amazonaws.com); from the \
+                 organization's management account run: aws organizations \
+                 register-delegated-administrator --account-id 444455556666 \
+                 --service-principal iam.amazonaws.com",
+            ),
+            (
+                refused("OrganizationNotFoundException"),
+                "this account is in no AWS Organizations organization",
+            ),
+        ] {
+            let (read, _) = refusal(fake, MEMBER).await;
+            let message = message(read);
+            assert!(
+                message.starts_with(
+                    "AssumeRoot failed: AccessDenied: missing prerequisite for sts:AssumeRoot \
+                     into 111122223333: "
+                ) && message.contains(says)
+                    && message.ends_with("(AWS said: injected)"),
+                "{message}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_management_account_is_a_distinct_outcome() {
+        let (read, calls) = refusal(Fake::new(), "123456789012").await;
+        assert_eq!(
+            read.expect("not an error"),
+            RootFacts::ManagementAccount {
+                account: "123456789012".into()
+            }
+        );
+        assert_eq!(
+            calls,
+            [
+                format!("ListOrganizationsFeatures by {}", fake::ADMIN_KEY),
+                format!("DescribeOrganization by {}", fake::ADMIN_KEY)
+            ],
+            "explained as the function itself, after the refusal"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_nothing_explains_is_aws_own() {
+        let (read, _) = refusal(Fake::new(), MEMBER).await;
+        assert_eq!(
+            message(read),
+            "AssumeRoot failed: AccessDenied: sts:AssumeRoot into 111122223333 was refused: \
+             injected"
+        );
+        let (read, _) = refusal(
+            Fake {
+                features: Err("AccessDenied"),
+                ..Fake::new()
+            },
+            MEMBER,
+        )
+        .await;
+        assert!(message(read).contains(
+            "was refused: injected (its cause could not be read: ListOrganizationsFeatures \
+                 failed: AccessDenied: fake)"
+        ));
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_explained() {
+        let fake = Arc::new(Mutex::new(Fake::new()));
+        let expired = mock!(aws_sdk_sts::Client::assume_root)
+            .then_http_response(|| iam_error(400, "ExpiredTokenException"));
+        let sts = mock_client!(aws_sdk_sts, [&expired]);
+        let read = facts::read(&fake::sdk(&fake), &sts, MEMBER).await;
+        assert_eq!(
+            message(read),
+            "AssumeRoot failed: ExpiredTokenException: injected"
+        );
+        assert!(fake.lock().expect("the fake").calls.is_empty());
+    }
+}
