@@ -22,12 +22,12 @@ other real-AWS rules of ``server.py``):
   A role is only ever assumed by a service through ``POST /_test/sts/service-credentials``
   (``{"role_arn", "service"?: "lambda.amazonaws.com", "session_name"?}``): the credentials Lambda
   gives a function, refused unless the role trusts that service.
-* **Organizations reads from the delegated administrator.** ListAccounts, DescribeAccount and
-  ListTagsForResource "can be called only from the organization's management account or by a
-  member account that is a delegated administrator for an AWS service" (Organizations API
-  Reference); moto answers a member account from its own empty store. Here a delegated
-  administrator reads the management account's store; another member gets
-  ``AccessDeniedException``.
+* **Organizations from the delegated administrator.** ListAccounts, DescribeAccount,
+  ListTagsForResource, TagResource and UntagResource "can be called only from the organization's
+  management account or by a member account that is a delegated administrator for an AWS
+  service" (Organizations API Reference); moto answers a member account from its own empty
+  store. Here a delegated administrator reads and tags in the management account's store;
+  another member gets ``AccessDeniedException``.
 * **ListAccounts pages** as AWS's does: ``MaxResults`` 1 to 20 (Organizations API Reference,
   ListAccounts: "Valid Range: Minimum value of 1. Maximum value of 20"; the botocore model agrees),
   20 when not given; ``NextToken`` until the last page. moto pages 100 at a time and keys its
@@ -1145,7 +1145,13 @@ def teach_moto(ext: OrganisationExt) -> None:
 
     OrganizationsBackend.list_accounts = list_accounts
 
-    for name in ("describe_account", "list_tags_for_resource"):
+    # TagResource and UntagResource: "This operation can be called only from the organization's
+    # management account or by a member account that is a delegated administrator for an AWS
+    # service" (Organizations API Reference, TagResource, UntagResource), like the reads above;
+    # root-credentials keeps its warnings as tags on member accounts from the delegated
+    # administrator. Not emulated: a resource-based delegation policy (Organizations User Guide,
+    # "Delegated administrator for AWS Organizations"), which moto does not implement.
+    for name in ("describe_account", "list_tags_for_resource", "tag_resource", "untag_resource"):
         original = getattr(OrganizationsBackend, name)
 
         def delegated(self, *args, _original=original, **kwargs):

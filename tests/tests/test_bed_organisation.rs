@@ -828,3 +828,79 @@ async fn a_delete_root_session_deletes_the_root_user_credentials() {
         .await;
     assert!(error_text(&error.expect_err("CreateLoginProfile")).starts_with("AccessDenied"));
 }
+
+// -- Organizations tags on member accounts ----------------------------------------------------------
+
+/// An account's tags as `config`'s principal reads them (`ListTagsForResource`), sorted.
+async fn account_tags(config: &SdkConfig, account: &str) -> Result<Vec<(String, String)>, String> {
+    let organizations = aws_sdk_organizations::Client::new(config);
+    let listed = organizations
+        .list_tags_for_resource()
+        .resource_id(account)
+        .send()
+        .await
+        .map_err(|e| error_text(&e))?;
+    let mut tags: Vec<(String, String)> = listed
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    tags.sort();
+    Ok(tags)
+}
+
+#[tokio::test]
+async fn the_delegated_administrator_tags_and_untags_member_accounts() {
+    let moto = Moto::start();
+    let org = seed_organisation(&moto, 2).await;
+    let security = function_config(&moto, org.function_role("root-credentials"));
+    let organizations = aws_sdk_organizations::Client::new(&security);
+    let member = &org.members[0];
+    let warning = "iam-remediation:warned:root-credentials:AKIAROOTEXAMPLE00001";
+
+    let tag = aws_sdk_organizations::types::Tag::builder()
+        .key(warning)
+        .value("delete-root-access-key 2026-06-15T12:00:00Z")
+        .build()
+        .expect("tag");
+    let tagged = organizations
+        .tag_resource()
+        .resource_id(member)
+        .tags(tag.clone())
+        .send()
+        .await
+        .map_err(|e| error_text(&e));
+    assert!(tagged.is_ok(), "{tagged:?}");
+    let expected = vec![(
+        warning.to_owned(),
+        "delete-root-access-key 2026-06-15T12:00:00Z".to_owned(),
+    )];
+    assert_eq!(account_tags(&security, member).await, Ok(expected.clone()));
+    assert_eq!(
+        account_tags(&moto.sdk_config(), member).await,
+        Ok(expected),
+        "the organisation's own tags, as the management account sees them"
+    );
+
+    // A member that is no delegated administrator can do neither.
+    let other = account_admin(&moto, &org.members[1]).await;
+    let refused = aws_sdk_organizations::Client::new(&other)
+        .tag_resource()
+        .resource_id(member)
+        .tags(tag)
+        .send()
+        .await
+        .map_err(|e| error_text(&e));
+    let error = refused.expect_err("not a delegated administrator");
+    assert!(error.starts_with("AccessDeniedException"), "{error}");
+
+    let untagged = organizations
+        .untag_resource()
+        .resource_id(member)
+        .tag_keys(warning)
+        .send()
+        .await
+        .map_err(|e| error_text(&e));
+    assert!(untagged.is_ok(), "{untagged:?}");
+    assert_eq!(account_tags(&security, member).await, Ok(Vec::new()));
+}
