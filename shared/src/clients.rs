@@ -140,20 +140,7 @@ impl Clients {
         let credentials = session.credentials.ok_or_else(|| {
             crate::error::Error::Internal("AssumeRole answered without credentials".into())
         })?;
-        let expiry = std::time::SystemTime::try_from(credentials.expiration).ok();
-        let provided = Credentials::new(
-            credentials.access_key_id,
-            credentials.secret_access_key,
-            Some(credentials.session_token),
-            expiry,
-            "member-role",
-        );
-        let sdk = self
-            .sdk
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provided))
-            .build();
-        let member = Self::new(&sdk);
+        let member = Self::new(&with_session(&self.sdk, credentials, "member-role"));
         Ok(Self {
             securityhub: self.securityhub.clone(),
             sns: self.sns.clone(),
@@ -168,6 +155,26 @@ impl Clients {
 
 /// How long a member role's session lasts.
 const SESSION_SECONDS: i32 = 900;
+
+/// `sdk` (its endpoint, region, retries and timeouts) with the credentials of an STS session
+/// (AssumeRole, AssumeRoot), named `source` in the SDK's logs.
+pub fn with_session(
+    sdk: &SdkConfig,
+    session: aws_sdk_sts::types::Credentials,
+    source: &'static str,
+) -> SdkConfig {
+    let expiry = std::time::SystemTime::try_from(session.expiration).ok();
+    let credentials = Credentials::new(
+        session.access_key_id,
+        session.secret_access_key,
+        Some(session.session_token),
+        expiry,
+        source,
+    );
+    sdk.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`),
 /// with retries and timeouts suited to IAM: its control plane throttles at low rates, so

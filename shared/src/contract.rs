@@ -34,6 +34,8 @@ pub trait Remediation: Rule + FromEnv + AsRef<CommonSettings> + Clone + fmt::Deb
     /// Where a live read starts: what the function's own triggers name (a key, a user, one
     /// policy) and what a sweep finds.
     type Lead: fmt::Display;
+    /// How it reaches the accounts of an organisation.
+    const REACH: Reach = Reach::MemberRole;
 
     /// True when the function covers principals of `kind` with these settings: by default, the
     /// kinds [`Inputs::principals`] declares.
@@ -77,6 +79,45 @@ pub trait Remediation: Rule + FromEnv + AsRef<CommonSettings> + Clone + fmt::Deb
     fn records(&self, _observed: &Observed<Self::Facts>, _now: DateTime<Utc>) -> TagChanges {
         TagChanges::default()
     }
+
+    /// Writes bookkeeping tags (warnings, the function's records) on `subject`: by default its
+    /// IAM tags, when it is a principal. A function whose subjects keep their tags elsewhere (a
+    /// member account's, in AWS Organizations) writes them itself.
+    async fn write_tags(
+        &self,
+        clients: &Clients,
+        subject: &Subject,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        match subject.principal() {
+            Some(principal) => crate::reads::tags::write(&clients.iam, principal, tags).await,
+            None => Err(Error::Internal(format!("{subject} carries no tags here"))),
+        }
+    }
+
+    /// Removes bookkeeping tags from `subject` (see [`Self::write_tags`]).
+    async fn remove_tags(
+        &self,
+        clients: &Clients,
+        subject: &Subject,
+        keys: &[String],
+    ) -> Result<()> {
+        match subject.principal() {
+            Some(principal) => crate::reads::tags::remove(&clients.iam, principal, keys).await,
+            None => Err(Error::Internal(format!("{subject} carries no tags here"))),
+        }
+    }
+}
+
+/// How a function reaches the accounts of an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Through the member role (`MEMBER_ROLE_NAME`) in each account; without one, the function's
+    /// own account only (account mode).
+    MemberRole,
+    /// By its own means from the function's account (root-credentials' `sts:AssumeRoot`): the
+    /// function works on every account of the organisation, always.
+    Itself,
 }
 
 /// A function's rule: pure functions of one subject's facts, the settings and the clock, with

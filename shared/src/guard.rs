@@ -45,17 +45,17 @@ pub fn protection(
     today: NaiveDate,
     caller: Option<&Principal>,
 ) -> Protection {
-    let Some(principal) = subject.principal() else {
-        // The account has no tags and no name to list; the root user cannot be acted on.
-        return Protection::None;
-    };
-    if caller.is_some_and(|caller| caller.is(principal)) {
-        return Protection::Untouchable("the function runs as this identity".into());
-    }
-    if let Some(pattern) = settings.exempt_principals.matching(&principal.name) {
-        return Protection::Exempt(format!(
-            "exempt: name matches EXEMPT_PRINCIPALS {pattern:?}"
-        ));
+    // The account (and its root user) has no name to list; its tags, when its function keeps
+    // them (a member account's, in AWS Organizations), exempt it as a principal's do.
+    if let Some(principal) = subject.principal() {
+        if caller.is_some_and(|caller| caller.is(principal)) {
+            return Protection::Untouchable("the function runs as this identity".into());
+        }
+        if let Some(pattern) = settings.exempt_principals.matching(&principal.name) {
+            return Protection::Exempt(format!(
+                "exempt: name matches EXEMPT_PRINCIPALS {pattern:?}"
+            ));
+        }
     }
     let tags = match tags {
         TagState::Known(tags) => tags,
@@ -205,8 +205,8 @@ pub struct Review<O> {
     /// none and reports them as they would be).
     pub warned: Vec<Warning<O>>,
     /// Warning records to write (first warnings, reminders) and stale ones to remove, per
-    /// principal.
-    pub warnings: HashMap<Principal, TagChanges>,
+    /// subject (a principal, or an account whose tags its function keeps).
+    pub warnings: HashMap<Subject, TagChanges>,
     /// Set when the plan is over `MAX_ACTIONS`: nothing may be applied nor recorded.
     pub refused: Option<Error>,
 }
@@ -250,8 +250,8 @@ pub fn review<O, S: std::hash::BuildHasher>(
             judged_whole: false,
         })
     };
-    // Warning records still wanted after this run, per principal.
-    let mut kept: HashMap<Principal, Vec<String>> = HashMap::new();
+    // Warning records still wanted after this run, per subject.
+    let mut kept: HashMap<Subject, Vec<String>> = HashMap::new();
     for mut action in planned {
         let subject = known(&action.subject);
         let protection = protection(
@@ -282,8 +282,9 @@ pub fn review<O, S: std::hash::BuildHasher>(
             && action.urgency == Urgency::WarnFirst
             && action.authority == Authority::Rule
             && matches!(subject.tags, TagState::Known(_));
-        let principal = action.subject.principal().filter(|_| warnable).cloned();
-        let Some(principal) = principal else {
+        // Only a subject whose tags were read can hold a warning (a user, an account in AWS
+        // Organizations); the others are acted on at once.
+        let Some(principal) = warnable.then(|| action.subject.clone()) else {
             review.approved.push(Approved {
                 action,
                 clears_warning: None,
@@ -343,9 +344,10 @@ pub fn review<O, S: std::hash::BuildHasher>(
     // stale: the principal was fixed before the deadline, and loses its warning.
     let prefix = warning_prefix(function);
     for (subject, known) in subjects {
-        let (Some(principal), Some(tags)) = (subject.principal(), known.tags.known()) else {
+        let Some(tags) = known.tags.known() else {
             continue;
         };
+        let principal = subject;
         if !known.judged_whole {
             continue;
         }
@@ -593,7 +595,7 @@ mod tests {
             record.reason
         );
         assert_eq!(review.warned[0].notice, Some(Notice::First));
-        let changes = &review.warnings[&Principal::user("alice")];
+        let changes = &review.warnings[&Subject::from(Principal::user("alice"))];
         assert_eq!(
             changes.set,
             [(
@@ -664,7 +666,7 @@ mod tests {
         ]);
         let fixed = run(Vec::new(), &state, &[("WARN_DAYS", "7")], false);
         assert_eq!(
-            fixed.warnings[&Principal::user("alice")].remove,
+            fixed.warnings[&Subject::from(Principal::user("alice"))].remove,
             ["iam-remediation:warned:access-keys:AKIA1"],
             "another function's warning is its own to withdraw"
         );
@@ -844,7 +846,8 @@ mod tests {
             false,
         );
         assert_eq!(review.warned[0].notice, Some(Notice::Reminder));
-        let (written_key, written) = &review.warnings[&Principal::user("alice")].set[0];
+        let (written_key, written) =
+            &review.warnings[&Subject::from(Principal::user("alice"))].set[0];
         assert_eq!(written_key, key);
         let written = WarningRecord::parse(written).unwrap();
         assert_eq!(written.reminded, Some(now()));

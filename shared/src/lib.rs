@@ -39,7 +39,8 @@ pub mod testing;
 pub use clients::Clients;
 pub use config::{CommonSettings, ConfigError, Env, FromEnv};
 pub use contract::{
-    Asked, ControlState, Observed, Outcome, OwnTrigger, Remediation, Rule, Scope, Survey, Window,
+    Asked, ControlState, Observed, Outcome, OwnTrigger, Reach, Remediation, Rule, Scope, Survey,
+    Window,
 };
 pub use driver::handle;
 pub use error::{Error, Result};

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::clients::Clients;
 use crate::config::CommonSettings;
+use crate::contract::Reach;
 use crate::error::{Error, Result, call};
 use crate::intake::{Accounts, Findings, Trigger, UnusedAccess};
 
@@ -41,12 +42,13 @@ pub struct AccountRun {
 /// `EXEMPT_ACCOUNTS` is left out, with a note.
 pub async fn coverage(
     settings: &CommonSettings,
+    organisation: bool,
     clients: &Clients,
     trigger: Trigger,
     delivered_to: Option<String>,
     notes: &mut Vec<String>,
 ) -> Result<Coverage> {
-    if !settings.organisation() {
+    if !organisation {
         if let Trigger::Manual(payload) = &trigger
             && payload.accounts.is_some()
         {
@@ -198,15 +200,20 @@ pub async fn active_accounts(clients: &Clients) -> Result<Vec<String>> {
     Ok(active)
 }
 
-/// The clients of `run`'s account: the function's own in its own account, otherwise the member
+/// The clients of `run`'s account: for a function that reaches accounts itself, its own clients
+/// said to act on that account; the function's own in its own account; otherwise the member
 /// role's (`arn:<partition>:iam::<account>:role/iam-remediation/<MEMBER_ROLE_NAME>`), in a
 /// session named after the function.
 pub async fn clients_in(
     settings: &CommonSettings,
+    reach: Reach,
     clients: &Clients,
     run: &AccountRun,
     function: &str,
 ) -> std::result::Result<Clients, MemberRoleRefused> {
+    if reach == Reach::Itself {
+        return Ok(clients.acting_on(&run.account));
+    }
     let Some(name) = settings.member_role_name.as_deref().filter(|_| !run.own) else {
         return Ok(clients.clone());
     };

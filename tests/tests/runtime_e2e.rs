@@ -16,6 +16,8 @@ use integration_tests::{
 };
 use serde_json::Value;
 
+/// The functions of an account; root-credentials (organisation mode only) is run against the
+/// organisation test bed in tests/tests/root_credentials.rs.
 const FUNCTIONS: [&str; 4] = [
     "access-keys",
     "console-passwords",
@@ -367,6 +369,8 @@ fn a_bad_configuration_value_stops_the_start_up_naming_the_variable() {
         ("password-policy", "MIN_PASSWORD_LENGTH", "5"),
         ("inline-policies", "INLINE_POLICY_ACTION", "shred"),
         ("inline-policies", "DRY_RUN", "maybe"),
+        ("root-credentials", "ROOT_REMOVE_PASSWORD", "maybe"),
+        ("access-keys", "EXEMPT_ACCOUNTS", "12345"),
     ] {
         let output = Command::new(binary(function))
             .env_clear()

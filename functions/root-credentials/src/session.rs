@@ -18,10 +18,8 @@
 //! member accounts": root access is managed for member accounts).
 
 use std::fmt;
-use std::time::SystemTime;
 
 use aws_config::SdkConfig;
-use aws_sdk_iam::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::FeatureType;
 use aws_sdk_sts::types::PolicyDescriptorType;
@@ -209,18 +207,7 @@ pub async fn open(
             message: format!("no credentials for the root session in {account}"),
         });
     };
-    let expiry = SystemTime::try_from(session.expiration).ok();
-    let credentials = Credentials::new(
-        session.access_key_id,
-        session.secret_access_key,
-        Some(session.session_token),
-        expiry,
-        "AssumeRoot",
-    );
-    let config = sdk
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build();
+    let config = iam_remediation::clients::with_session(sdk, session, "AssumeRoot");
     Ok(Reached::RootUser(aws_sdk_iam::Client::new(&config)))
 }
 

@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::guard::Approved;
 use crate::plan::PlannedAction;
 use crate::principal::Subject;
-use crate::reads::tags;
 use crate::report::{ActionRecord, Status};
 
 /// Applies approved actions: up to `MAX_CONCURRENCY` subjects at once, each subject's actions in
@@ -34,7 +33,6 @@ pub(super) async fn apply_stage<F: Remediation>(
         }
     }
     let deadline = &run.deadline;
-    let iam = &clients.iam;
     let limit = function.as_ref().max_concurrency;
     let done: Vec<Vec<Applied>> =
         concurrently(limit, by_subject, |(subject, actions)| async move {
@@ -57,11 +55,11 @@ pub(super) async fn apply_stage<F: Remediation>(
                 deadline.observe(started.elapsed());
                 let mut applied = Applied::from_result(&action, result);
                 if applied.record.status == Status::Applied
-                    && let (Some(key), Some(principal)) = (clears_warning, subject.principal())
-                    && let Err(error) = tags::remove(iam, principal, &[key]).await
+                    && let Some(key) = clears_warning
+                    && let Err(error) = function.remove_tags(clients, &subject, &[key]).await
                 {
                     applied.notes.push(format!(
-                        "the warning record of {principal} could not be removed ({error}); the next run removes it"
+                        "the warning record of {subject} could not be removed ({error}); the next run removes it"
                     ));
                 }
                 done.push(applied);

@@ -18,7 +18,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use crate::clients::Clients;
-use crate::contract::{Asked, Remediation, Window};
+use crate::contract::{Asked, Reach, Remediation, Window};
 use crate::error::{Error, Result};
 use crate::guard::{self, Known, Notice};
 use crate::intake::{self, Deployment, Finding, Trigger};
@@ -71,7 +71,8 @@ pub async fn handle<F: Remediation>(
     deadline: Option<SystemTime>,
 ) -> Result<Report> {
     let settings = function.as_ref();
-    let deployment = if settings.organisation() {
+    let in_organisation = settings.organisation() || F::REACH == Reach::Itself;
+    let deployment = if in_organisation {
         Deployment::Organisation
     } else {
         Deployment::Account
@@ -80,28 +81,38 @@ pub async fn handle<F: Remediation>(
     let trigger = intake::parse_in(event, &F::INPUTS, deployment)?;
     let dry_run = trigger.dry_run_override().unwrap_or(settings.dry_run);
     let mut report = Report::new(F::NAME, trigger.kind(), dry_run);
-    let coverage =
-        organisation::coverage(settings, clients, trigger, delivered_to, &mut report.notes).await?;
+    let coverage = organisation::coverage(
+        settings,
+        in_organisation,
+        clients,
+        trigger,
+        delivered_to,
+        &mut report.notes,
+    )
+    .await?;
     let stopped = match coverage {
         Coverage::FanOut(invocations) => {
             fan_out(settings, clients, invocations, &mut report).await;
             None
         }
         Coverage::Accounts(runs) => {
-            let single = runs.len() == 1 && !settings.organisation();
+            let single = runs.len() == 1 && !in_organisation;
             let limit = settings.max_concurrency;
-            let ran = concurrently(limit, runs, |run| async move {
-                let account = run.account.clone();
-                let outcome = match organisation::clients_in(settings, clients, &run, F::NAME).await
-                {
-                    Ok(clients) => {
-                        in_account(function, &clients, run, dry_run, now, deadline).await
-                    }
-                    Err(refused) => (refused_account::<F>(&run, refused, dry_run), None),
-                };
-                (account, outcome)
-            })
-            .await;
+            let ran =
+                concurrently(limit, runs, |run| async move {
+                    let account = run.account.clone();
+                    let outcome =
+                        match organisation::clients_in(settings, F::REACH, clients, &run, F::NAME)
+                            .await
+                        {
+                            Ok(clients) => {
+                                in_account(function, &clients, run, dry_run, now, deadline).await
+                            }
+                            Err(refused) => (refused_account::<F>(&run, refused, dry_run), None),
+                        };
+                    (account, outcome)
+                })
+                .await;
             merge(&mut report, ran, single)
         }
     };

@@ -11,8 +11,7 @@ use crate::clients::Clients;
 use crate::contract::{Observed, Remediation};
 use crate::error::Error;
 use crate::guard::{self, Approved, Notice, Warning};
-use crate::principal::Principal;
-use crate::reads::tags;
+use crate::principal::Subject;
 use crate::records::TagChanges;
 use crate::report::{ActionRecord, Status};
 
@@ -28,16 +27,12 @@ use crate::report::{ActionRecord, Status};
 /// A reminder that could not be written stays `warned`, unsent, for the next run to send.
 pub(super) fn settle_warnings<O>(
     warned: Vec<Warning<O>>,
-    unwritten: &HashMap<Principal, Unwritten>,
+    unwritten: &HashMap<Subject, Unwritten>,
     run: &mut Run,
 ) -> Vec<Approved<O>> {
     let mut act_now = Vec::new();
     for warning in warned {
-        let failure = warning
-            .action
-            .subject
-            .principal()
-            .and_then(|principal| unwritten.get(principal));
+        let failure = unwritten.get(&warning.action.subject);
         match (warning.notice, failure) {
             (Some(Notice::First), Some(Unwritten::Stopped)) => {
                 let record = ActionRecord::from_plan(&warning.action, Status::Skipped).because(
@@ -78,9 +73,9 @@ pub(super) fn settle_warnings<O>(
     act_now
 }
 
-/// One principal's bookkeeping: why its records were not written, if they were not, and why
+/// One subject's bookkeeping: why its records were not written, if they were not, and why
 /// its stale records were not removed, if they were not.
-type Written = (Principal, Option<Unwritten>, Option<String>);
+type Written = (Subject, Option<Unwritten>, Option<String>);
 
 /// Why a principal's records were not written.
 #[derive(Debug)]
@@ -99,26 +94,23 @@ pub(super) async fn bookkeeping<F: Remediation>(
     function: &F,
     clients: &Clients,
     observed: &[Observed<F::Facts>],
-    warnings: HashMap<Principal, TagChanges>,
+    warnings: HashMap<Subject, TagChanges>,
     warned: &[Warning<F::Order>],
     run: &mut Run,
     now: DateTime<Utc>,
-) -> HashMap<Principal, Unwritten> {
+) -> HashMap<Subject, Unwritten> {
     let mut changes = warnings;
     for subject in observed {
         let records = function.records(subject, now);
         if records.is_empty() {
             continue;
         }
-        if let Some(principal) = subject.subject.principal() {
-            let entry = changes.entry(principal.clone()).or_default();
-            entry.set.extend(records.set);
-            entry.remove.extend(records.remove);
-        }
+        let entry = changes.entry(subject.subject.clone()).or_default();
+        entry.set.extend(records.set);
+        entry.remove.extend(records.remove);
     }
     let notify = function.as_ref().notify_topic_arn.is_some();
     let deadline = &run.deadline;
-    let iam = &clients.iam;
     let limit = function.as_ref().max_concurrency;
     let written: Vec<Written> =
         concurrently(limit, changes, |(principal, mut change)| async move {
@@ -143,7 +135,7 @@ pub(super) async fn bookkeeping<F: Remediation>(
             let mut unwritten = None;
             if !change.set.is_empty() {
                 let started = Instant::now();
-                let result = tags::write(iam, &principal, &change.set).await;
+                let result = function.write_tags(clients, &principal, &change.set).await;
                 deadline.observe(started.elapsed());
                 if let Err(error) = result {
                     if tells {
@@ -154,7 +146,9 @@ pub(super) async fn bookkeeping<F: Remediation>(
             }
             let mut removal = None;
             if !change.remove.is_empty()
-                && let Err(error) = tags::remove(iam, &principal, &change.remove).await
+                && let Err(error) = function
+                    .remove_tags(clients, &principal, &change.remove)
+                    .await
             {
                 removal = Some(format!(
                     "stale records of {principal} could not be removed: {error}"
@@ -195,12 +189,12 @@ pub(super) async fn bookkeeping<F: Remediation>(
     unwritten
 }
 
-/// The warnings of `principal` whose owner hears of them in this run.
+/// The warnings of `subject` whose owner hears of them in this run.
 fn notices<'a, O>(
     warned: &'a [Warning<O>],
-    principal: &'a Principal,
+    subject: &'a Subject,
 ) -> impl Iterator<Item = &'a Warning<O>> {
     warned
         .iter()
-        .filter(move |w| w.notice.is_some() && w.action.subject.principal() == Some(principal))
+        .filter(move |w| w.notice.is_some() && &w.action.subject == subject)
 }
