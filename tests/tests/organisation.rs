@@ -10,11 +10,12 @@
 
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 
 use access_keys::AccessKeys;
-use iam_remediation::{Error, FromEnv, Principal, Remediation, Report};
+use iam_remediation::{Error, FromEnv, Principal, Remediation, Report, Status};
 use inline_policies::InlinePolicies;
 use integration_tests::organisation::{
     MANAGEMENT, MEMBER_ROLE_NAME, MEMBER_ROLE_PATH, Organisation, account_admin, create_function,
@@ -918,4 +919,81 @@ async fn inline_policies_act_in_the_member_and_never_on_the_member_role() {
         "{report:#?}"
     );
     assert!(!report.actions.is_empty(), "{report:#?}");
+}
+
+/// A member's sweep costs what the same sweep costs in account mode, plus the member role's
+/// one AssumeRole and the function's own identity (read once per container: a `Deployed`
+/// function builds its clients per invocation, so here once per invocation).
+#[tokio::test]
+async fn a_members_sweep_costs_an_account_mode_sweep_plus_one_assume_role() {
+    let (moto, org) = organisation(2).await;
+    let (m0, m1) = (org.members[0].as_str(), org.members[1].as_str());
+    for account in [m0, m1] {
+        let iam = iam_in(&moto, account).await;
+        for user in ["alice", "bob"] {
+            user_with_old_key(&moto, &iam, account, user).await;
+        }
+    }
+    let account_mode = Deployed::<AccessKeys>::new(&account_admin(&moto, m1).await, &[]);
+    let organisation_mode = deployed::<AccessKeys>(&moto, &org, &[]);
+
+    moto.reset_calls();
+    let alone = account_mode.invoke(json!({}), None).await.unwrap();
+    let alone_calls = moto.calls();
+    moto.reset_calls();
+    let member = organisation_mode
+        .invoke(json!({"accounts": [m0]}), None)
+        .await
+        .unwrap();
+    let member_calls = moto.calls();
+
+    assert_eq!(alone.count(Status::Applied), 2, "{alone:#?}");
+    assert_eq!(member.count(Status::Applied), 2, "{member:#?}");
+    let mut extra = BTreeMap::new();
+    for action in alone_calls.keys().chain(member_calls.keys()) {
+        let (was, is) = (
+            alone_calls.get(action).copied().unwrap_or(0),
+            member_calls.get(action).copied().unwrap_or(0),
+        );
+        if was != is {
+            extra.insert(action.clone(), i128::from(is) - i128::from(was));
+        }
+    }
+    assert_eq!(
+        extra,
+        BTreeMap::from([
+            ("sts:AssumeRole".to_owned(), 1),
+            ("sts:GetCallerIdentity".to_owned(), 1)
+        ]),
+        "account mode {alone_calls:?}, organisation mode {member_calls:?}"
+    );
+}
+
+/// An AWS Health exposed-key event that a member forwards (member-template.yaml's
+/// ForwardExposedKeys: the envelope keeps the member's account) is acted on in that member, at
+/// once, through its member role.
+#[tokio::test]
+async fn an_exposed_key_forwarded_from_a_member_is_deactivated_there() {
+    let (moto, org) = organisation(2).await;
+    let (m0, m1) = (org.members[0].as_str(), org.members[1].as_str());
+    let seeded = alice_everywhere(&moto, &[m0, m1]).await;
+    let event = sample_event(AccessKeys::NAME, "health-credentials-exposed");
+    let event = with(event, "/account", json!(m0));
+    let event = with(event, "/detail/affectedAccount", json!(m0));
+    let event = with(
+        event,
+        "/detail/affectedEntities",
+        json!([{ "entityValue": seeded[0].key }]),
+    );
+
+    let report = deployed::<AccessKeys>(&moto, &org, &[])
+        .invoke(event, None)
+        .await
+        .unwrap();
+
+    assert_alice_fixed_in(&seeded, &[m0], "the exposed key, in its account only").await;
+    assert_eq!(
+        report_rows(&report),
+        sorted(vec![row(m0, "alice", DEACTIVATE, "applied")])
+    );
 }
