@@ -16,6 +16,7 @@
 //! reads take plain inputs, never the function.
 
 pub mod clients;
+pub mod concurrent;
 pub mod config;
 pub mod contract;
 pub mod driver;

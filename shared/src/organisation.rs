@@ -252,7 +252,7 @@ pub async fn fan_out(
     limit: usize,
 ) -> Vec<(String, Result<()>)> {
     let lambda = clients.lambda();
-    crate::driver::concurrently(limit, invocations, |(account, payload)| async move {
+    crate::concurrent::concurrently(limit, invocations, |(account, payload)| async move {
         let request = lambda
             .invoke()
             .function_name(function_name)

@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{Run, concurrently};
+use super::Run;
 use crate::clients::Clients;
+use crate::concurrent::concurrently;
 use crate::contract::{Outcome, Remediation};
 use crate::error::{Error, Result};
 use crate::guard::Approved;

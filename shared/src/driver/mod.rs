@@ -3,7 +3,10 @@
 //! own; [`handle`] does the rest, the same way for all of them. Each stage after the guard has
 //! its module: [`read`] (survey, live reads, forecast), [`record`] (bookkeeping before the
 //! changes), [`apply`] (the changes); [`deadline`] keeps them clear of the Lambda deadline.
+//! An invocation runs the pipeline once per account it covers ([`crate::organisation`]), or fans
+//! out ([`accounts`]).
 
+mod accounts;
 mod apply;
 mod deadline;
 mod judge;
@@ -14,10 +17,10 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use crate::clients::Clients;
+use crate::concurrent::concurrently;
 use crate::contract::{Asked, Reach, Remediation, Window};
 use crate::error::{Error, Result};
 use crate::guard::{self, Known, Notice};
@@ -25,7 +28,7 @@ use crate::intake::{self, Deployment, Finding, Trigger};
 use crate::organisation::{self, AccountRun, Coverage};
 use crate::plan::Due;
 use crate::principal::Subject;
-use crate::report::{ActionRecord, Report, Status};
+use crate::report::Report;
 use crate::{feedback, metrics, notify, scope};
 
 pub use deadline::DEADLINE_MARGIN;
@@ -92,7 +95,7 @@ pub async fn handle<F: Remediation>(
     .await?;
     let stopped = match coverage {
         Coverage::FanOut(invocations) => {
-            fan_out(settings, clients, invocations, &mut report).await;
+            accounts::fan_out(settings, clients, invocations, &mut report).await;
             None
         }
         Coverage::Accounts(runs) => {
@@ -108,111 +111,17 @@ pub async fn handle<F: Remediation>(
                             Ok(clients) => {
                                 in_account(function, &clients, run, dry_run, now, deadline).await
                             }
-                            Err(refused) => (refused_account::<F>(&run, refused, dry_run), None),
+                            Err(refused) => {
+                                (accounts::refused_account::<F>(&run, refused, dry_run), None)
+                            }
                         };
                     (account, outcome)
                 })
                 .await;
-            merge(&mut report, ran, single)
+            accounts::merge(&mut report, ran, single)
         }
     };
     finish(report, stopped)
-}
-
-/// Dispatches a sweep: one asynchronous invocation per account, each reported as a
-/// `dispatch-sweep` action (failed when Lambda refused it). Nothing changes here.
-async fn fan_out(
-    settings: &crate::config::CommonSettings,
-    clients: &Clients,
-    invocations: Vec<(String, Value)>,
-    report: &mut Report,
-) {
-    report.examined = invocations.len();
-    let Some(name) = settings.function_name.as_deref() else {
-        report.errors.push(
-            "AWS_LAMBDA_FUNCTION_NAME is not set: the sweep cannot be dispatched to each account"
-                .into(),
-        );
-        return;
-    };
-    for (account, sent) in
-        organisation::fan_out(clients, name, invocations, settings.max_concurrency).await
-    {
-        report.accounts.push(account.clone());
-        let mut action = ActionRecord {
-            account: account.clone(),
-            principal_type: Subject::Account.kind(),
-            principal: account.clone(),
-            action: "dispatch-sweep",
-            target: account.clone(),
-            reason: format!("swept in its own invocation of {name}"),
-            status: Status::Applied,
-            details: None,
-            error: None,
-            subject: Subject::Account,
-        };
-        if let Err(error) = sent {
-            action.status = Status::Failed;
-            action.error = Some(error.to_string());
-            report
-                .errors
-                .push(format!("account {account}: not dispatched: {error}"));
-        }
-        report.actions.push(action);
-    }
-}
-
-/// The report of an account whose member role could not be assumed: nothing was done there.
-fn refused_account<F: Remediation>(
-    run: &AccountRun,
-    refused: organisation::MemberRoleRefused,
-    dry_run: bool,
-) -> Report {
-    let mut report = Report::new(F::NAME, run.trigger.kind(), dry_run);
-    let why = format!(
-        "cannot assume {}: {}; nothing was done in this account",
-        refused.role_arn, refused.error
-    );
-    report.errors.push(why.clone());
-    report.actions.push(ActionRecord {
-        account: run.account.clone(),
-        principal_type: Subject::Account.kind(),
-        principal: run.account.clone(),
-        action: "assume-member-role",
-        target: refused.role_arn,
-        reason: why,
-        status: Status::Failed,
-        details: None,
-        error: Some(refused.error.to_string()),
-        subject: Subject::Account,
-    });
-    report
-}
-
-/// Puts each account's report into the invocation's; returns what stopped the one account of
-/// an account-mode run, as it is. With several accounts (organisation mode), each account's
-/// errors and notes name it, and an account stopped before acting is one more error.
-fn merge(
-    report: &mut Report,
-    ran: Vec<(String, (Report, Option<Error>))>,
-    single: bool,
-) -> Option<Error> {
-    let mut ran = ran;
-    ran.sort_by(|a, b| a.0.cmp(&b.0));
-    for (account, (part, stopped)) in ran {
-        report.accounts.push(account.clone());
-        report.examined += part.examined;
-        report.actions.extend(part.actions);
-        if single {
-            report.errors.extend(part.errors);
-            report.notes.extend(part.notes);
-            return stopped;
-        }
-        let named = |line: String| format!("account {account}: {line}");
-        report.errors.extend(part.errors.into_iter().map(named));
-        report.notes.extend(part.notes.into_iter().map(named));
-    }
-    None
 }
 
 /// Logs the invocation's report and metrics; returns it, or the Lambda error when anything
@@ -371,23 +280,6 @@ async fn drive<F: Remediation>(
     }
     apply::apply_stage(function, clients, approved, run, now).await;
     Ok(())
-}
-
-/// Runs `work` on each item, up to `limit` (`MAX_CONCURRENCY`) at once, and gathers what each
-/// returned, in the order they finished.
-pub(crate) async fn concurrently<I, T, W>(
-    limit: usize,
-    items: impl IntoIterator<Item = I>,
-    work: impl FnMut(I) -> W,
-) -> Vec<T>
-where
-    W: Future<Output = T>,
-{
-    stream::iter(items)
-        .map(work)
-        .buffer_unordered(limit)
-        .collect()
-        .await
 }
 
 /// Ends an account's run: the report in order, each action naming the account, then what goes

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{Run, concurrently};
+use super::Run;
 use crate::clients::Clients;
+use crate::concurrent::concurrently;
 use crate::contract::{Observed, Remediation, Scope, Window};
 use crate::error::{Error, Result};
 use crate::plan::{Due, PlannedAction};

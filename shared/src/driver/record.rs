@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{Run, concurrently};
+use super::Run;
 use crate::clients::Clients;
+use crate::concurrent::concurrently;
 use crate::contract::{Observed, Remediation};
 use crate::error::Error;
 use crate::guard::{self, Approved, Notice, Warning};
