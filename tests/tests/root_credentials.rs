@@ -462,3 +462,37 @@ async fn a_schedule_fans_out_to_every_active_account() {
         "the dispatching run reads nothing"
     );
 }
+
+/// An AWS Health exposed-key event forwarded by a member: its root access key is deleted at
+/// once, though it was used yesterday and the account is exempt; nothing else is judged.
+#[tokio::test]
+async fn an_exposed_root_key_is_deleted_at_once_whatever_its_use_or_exemption() {
+    let (moto, org) = organisation().await;
+    let exempt = org.exempt_member.as_str();
+    let keys = seed(
+        &moto,
+        exempt,
+        &keys_only(vec![key(400, Some(1)), key(300, Some(2))]),
+    );
+    let event = sample_event(FUNCTION, "health-credentials-exposed");
+    let event = with(event, "/account", json!(exempt));
+    let event = with(
+        event,
+        "/detail/affectedEntities",
+        json!([{ "entityValue": keys[0] }]),
+    );
+
+    let report = deployed(&moto, &org, &[])
+        .invoke(event, None)
+        .await
+        .unwrap();
+
+    // The event is about the exposed key alone: the other one (exempt, used the day before)
+    // is not judged in this urgent run.
+    assert_eq!(
+        rows(&report),
+        [row(exempt, "delete-root-access-key", &keys[0], "applied")],
+        "{report:#?}"
+    );
+    assert_eq!(root_keys(&moto, exempt), [keys[1].clone()]);
+}

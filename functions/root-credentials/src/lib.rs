@@ -21,8 +21,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use iam_remediation::{
-    Clients, Inputs, Observed, Outcome, PlannedAction, Reach, Remediation, Result, Scope, Subject,
-    Survey, Window,
+    Asked, Clients, Inputs, Observed, Outcome, OwnTrigger, PlannedAction, Reach, Remediation,
+    Result, Scope, Subject, Survey, Window,
 };
 
 pub use crate::facts::{MfaDevice, RootFacts, RootKey, RootUser};
@@ -36,6 +36,7 @@ impl Remediation for RootCredentials {
     /// manual payload of `accounts` and `dry_run` only.
     const INPUTS: Inputs = Inputs {
         account: true,
+        health_events: &["AWS_RISK_CREDENTIALS_EXPOSED"],
         securityhub_controls: &["IAM.4", "IAM.6", "IAM.9"],
         ..Inputs::NONE
     };
@@ -44,16 +45,33 @@ impl Remediation for RootCredentials {
     /// role.
     const REACH: Reach = Reach::Itself;
 
-    /// Whatever asked (a sweep of the account, a finding about it), the one thing to read is
-    /// the account's root user.
+    /// An AWS Health exposed-key event (forwarded by the member account) names the keys AWS
+    /// found exposed: the account's root keys among them are deleted at once, whatever their
+    /// use or exemption.
+    fn scope(&self, trigger: OwnTrigger<'_>) -> Result<Asked<MemberAccount>> {
+        match trigger {
+            OwnTrigger::Health(event) => Ok(Asked::Look(Scope::Urgent(vec![MemberAccount {
+                exposed: event.entities.clone(),
+            }]))),
+            other => Err(other.not_handled(&Self::INPUTS)),
+        }
+    }
+
+    /// Whatever asked (a sweep of the account, a finding about it, exposed keys), the one thing
+    /// to read is the account's root user.
     async fn survey(
         &self,
-        clients: &Clients,
-        _scope: Scope<MemberAccount>,
+        _clients: &Clients,
+        scope: Scope<MemberAccount>,
         _window: Window,
     ) -> Result<Survey<MemberAccount>> {
-        let account = clients.account().await?.to_owned();
-        Ok(Survey::of(vec![MemberAccount(account)]))
+        let lead = match scope {
+            Scope::Leads(leads) | Scope::Urgent(leads) => {
+                leads.into_iter().next().unwrap_or_default()
+            }
+            Scope::Sweep | Scope::Subjects(_) => MemberAccount::default(),
+        };
+        Ok(Survey::of(vec![lead]))
     }
 
     /// The root user's credentials (an audit root session) and the account's tags in AWS
@@ -64,15 +82,25 @@ impl Remediation for RootCredentials {
         lead: MemberAccount,
         _window: Window,
     ) -> Result<Observed<RootFacts>> {
-        let account = lead.0.as_str();
-        let (facts, tags) = futures::try_join!(
+        let account = clients.account().await?;
+        let (mut facts, tags) = futures::try_join!(
             facts::read(clients.sdk_config(), &clients.sts, account),
             account_tags::state(clients.organizations(), account),
         )?;
+        // An exposed-key event is about those keys alone: nothing else of the root user is
+        // judged (nor warned, nor its warnings withdrawn) in that urgent run.
+        let exposed_only = !lead.exposed.is_empty();
+        if let (RootFacts::Member(root), true) = (&mut facts, exposed_only) {
+            root.mark_exposed(&lead.exposed);
+            root.access_keys.retain(|key| key.exposed);
+            root.password = None;
+            root.mfa_devices.clear();
+            root.signing_certificates.clear();
+        }
         Ok(Observed {
             subject: Subject::RootUser,
             tags,
-            judged_whole: true,
+            judged_whole: !exposed_only,
             facts,
         })
     }
@@ -108,13 +136,20 @@ impl Remediation for RootCredentials {
     }
 }
 
-/// A member account, by ID: where root-credentials reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberAccount(pub String);
+/// Where root-credentials reads: the root user of the account its clients act on, with the
+/// access keys AWS reported exposed there (none but for an AWS Health event).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberAccount {
+    pub exposed: Vec<String>,
+}
 
 impl fmt::Display for MemberAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "account {}", self.0)
+        if self.exposed.is_empty() {
+            f.write_str("the root user")
+        } else {
+            write!(f, "the root user (exposed: {})", self.exposed.join(", "))
+        }
     }
 }
 
