@@ -39,3 +39,21 @@ pub fn assert_each_rejected<S: crate::FromEnv>(cases: &[(&str, &str)]) {
         }
     }
 }
+
+/// Asserts a control's state as a `control.rs` table expects it: passing, or failing with a
+/// reason that contains `says`; `case` names the row.
+pub fn assert_control_state(
+    state: Option<crate::ControlState>,
+    passes: bool,
+    says: &str,
+    case: &str,
+) {
+    match state {
+        Some(crate::ControlState::Passes) => assert!(passes, "{case}: passes"),
+        Some(crate::ControlState::Fails(why)) => {
+            assert!(!passes, "{case}: {why}");
+            assert!(why.contains(says), "{case}: {why}");
+        }
+        None => panic!("{case}: not judged"),
+    }
+}

@@ -129,6 +129,7 @@ mod tests {
     use iam_remediation::Env;
     use iam_remediation::FromEnv;
     use iam_remediation::reads::RootUser;
+    use iam_remediation::testing::assert_control_state;
 
     fn now() -> DateTime<Utc> {
         "2026-12-01T12:00:00Z".parse().unwrap()
@@ -206,14 +207,7 @@ mod tests {
             ("IAM.22", user(&[(false, 200, None)]), &defaults, true, ""),
         ] {
             let state = state(control, &facts, settings, now());
-            match state {
-                Some(ControlState::Passes) => assert!(passes, "{control} {facts:?}"),
-                Some(ControlState::Fails(why)) => {
-                    assert!(!passes, "{control} {facts:?}: {why}");
-                    assert!(why.contains(says), "{control}: {why}");
-                }
-                None => panic!("{control} not judged"),
-            }
+            assert_control_state(state, passes, says, &format!("{control} {facts:?}"));
         }
     }
 

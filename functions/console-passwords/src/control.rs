@@ -81,6 +81,7 @@ pub fn state(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iam_remediation::testing::assert_control_state;
     use iam_remediation::{Env, FromEnv};
 
     fn now() -> DateTime<Utc> {
@@ -139,14 +140,8 @@ mod tests {
             ),
             ("IAM.22", none, true, ""),
         ] {
-            match state(control, &facts, &grace, now()) {
-                Some(ControlState::Passes) => assert!(passes, "{control} {facts:?}"),
-                Some(ControlState::Fails(why)) => {
-                    assert!(!passes, "{control}: {why}");
-                    assert!(why.contains(says), "{control}: {why}");
-                }
-                None => panic!("{control} not judged"),
-            }
+            let state = state(control, &facts, &grace, now());
+            assert_control_state(state, passes, says, &format!("{control} {facts:?}"));
         }
         assert_eq!(
             state("IAM.3", &password(3, None, Mfa::Absent), &grace, now()),

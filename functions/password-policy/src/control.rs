@@ -194,6 +194,7 @@ mod tests {
     use super::*;
     use crate::settings::PasswordPolicies;
     use iam_remediation::FromEnv;
+    use iam_remediation::testing::assert_control_state;
 
     /// The contract's default floor: it meets every control.
     fn strong() -> PasswordPolicy {
@@ -252,14 +253,8 @@ mod tests {
             ),
             ("IAM.17", strong(), strong(), true, ""),
         ] {
-            match state(control, Some(&policy), &floor) {
-                Some(ControlState::Passes) => assert!(passes, "{control} {policy:?}"),
-                Some(ControlState::Fails(why)) => {
-                    assert!(!passes, "{control}: {why}");
-                    assert!(why.contains(says), "{control}: {why}");
-                }
-                None => panic!("{control} not judged"),
-            }
+            let state = state(control, Some(&policy), &floor);
+            assert_control_state(state, passes, says, &format!("{control} {policy:?}"));
         }
         assert!(matches!(
             state("IAM.7", None, &strong()),

@@ -85,6 +85,7 @@ fn no_sign_in(root: &RootUser) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use iam_remediation::testing::assert_control_state;
     use iam_remediation::testing::days_ago;
 
     use super::*;
@@ -166,14 +167,8 @@ mod tests {
                 "nobody can sign in as root",
             ),
         ] {
-            match state(control, &facts) {
-                Some(ControlState::Passes) => assert!(passes, "{control} {facts:?}"),
-                Some(ControlState::Fails(why)) => {
-                    assert!(!passes, "{control} {facts:?}: {why}");
-                    assert!(why.contains(says), "{control}: {why}");
-                }
-                None => panic!("{control} not judged"),
-            }
+            let state = state(control, &facts);
+            assert_control_state(state, passes, says, &format!("{control} {facts:?}"));
         }
     }
 
