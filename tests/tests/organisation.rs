@@ -390,6 +390,17 @@ async fn a_finding_event_about_two_members_fails_only_the_one_whose_member_role_
         error.to_string().contains(no_role),
         "Lambda's error names the account: {error}"
     );
+    // Each finding tells the truth: the one fixed is resolved, the other noted with the role.
+    let hub = security_hub(&moto, &org).await;
+    let fixed = finding_state_in(&hub, findings[0]["Id"].as_str().unwrap()).await;
+    assert_eq!(fixed.0.as_deref(), Some("RESOLVED"), "{fixed:?}");
+    let (workflow, note) = finding_state_in(&hub, findings[1]["Id"].as_str().unwrap()).await;
+    assert_eq!(workflow.as_deref(), Some("NOTIFIED"), "{note:?}");
+    let note = note.unwrap_or_default();
+    assert!(
+        note.contains("assume-member-role") && note.contains(&role),
+        "{note}"
+    );
 }
 
 #[tokio::test]
