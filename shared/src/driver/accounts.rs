@@ -5,6 +5,8 @@ use crate::clients::Clients;
 use crate::config::CommonSettings;
 use crate::contract::Remediation;
 use crate::error::Error;
+use crate::feedback;
+use crate::intake::{Finding, Trigger};
 use crate::organisation::{self, AccountRun, MemberRoleRefused};
 use crate::principal::Subject;
 use crate::report::{ActionRecord, Report, Status};
@@ -53,7 +55,10 @@ pub(super) async fn fan_out(
 }
 
 /// The report of an account whose member role could not be assumed: nothing was done there.
-pub(super) fn refused_account<F: Remediation>(
+/// The findings about it are noted so (`NOTIFIED`, naming the role), from the function's own
+/// account: Security Hub tells the truth about them too.
+pub(super) async fn refused_account<F: Remediation>(
+    clients: &Clients,
     run: &AccountRun,
     refused: MemberRoleRefused,
     dry_run: bool,
@@ -76,6 +81,21 @@ pub(super) fn refused_account<F: Remediation>(
         error: Some(refused.error.to_string()),
         subject: Subject::Account,
     });
+    if let Trigger::Findings(findings) = &run.trigger
+        && !findings.handled.is_empty()
+    {
+        let noted: Vec<(Finding, Subject)> = (findings.handled.iter())
+            .map(|finding| (finding.clone(), Subject::Account))
+            .collect();
+        let verdicts = vec![None; noted.len()];
+        let shared = F::INPUTS.securityhub_shared_controls;
+        if let Err(error) =
+            feedback::securityhub::update(&clients.securityhub, &noted, &verdicts, &report, shared)
+                .await
+        {
+            report.errors.push(error.to_string());
+        }
+    }
     report
 }
 

@@ -111,9 +111,11 @@ pub async fn handle<F: Remediation>(
                             Ok(clients) => {
                                 in_account(function, &clients, run, dry_run, now, deadline).await
                             }
-                            Err(refused) => {
-                                (accounts::refused_account::<F>(&run, refused, dry_run), None)
-                            }
+                            Err(refused) => (
+                                accounts::refused_account::<F>(clients, &run, refused, dry_run)
+                                    .await,
+                                None,
+                            ),
                         };
                     (account, outcome)
                 })
