@@ -8,13 +8,13 @@
 //! not run here but handed to Lambda, one invocation per account, so each account gets its own
 //! time budget, retries and failure destination.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::clients::Clients;
 use crate::config::CommonSettings;
 use crate::contract::Reach;
 use crate::error::{Error, Result, call};
-use crate::intake::{Accounts, Findings, Trigger, UnusedAccess};
+use crate::intake::{Accounts, Findings, ManualPayload, Trigger, UnusedAccess};
 
 /// The path of the member role in every member account (`member-template.yaml`).
 pub const MEMBER_ROLE_PATH: &str = "/iam-remediation/";
@@ -70,34 +70,20 @@ pub async fn coverage(
     }
     let home = clients.account().await?.to_owned();
     let here = delivered_to.unwrap_or_else(|| home.clone());
-    let fan_out = |accounts: Vec<String>, payload: &dyn Fn(&str) -> Value| {
-        Coverage::FanOut(
-            accounts
-                .into_iter()
-                .map(|account| {
-                    let body = payload(&account);
-                    (account, body)
-                })
-                .collect(),
-        )
-    };
     let runs: Vec<(String, Trigger)> = match trigger {
         Trigger::Schedule => {
             let accounts = without_exempt(settings, active_accounts(clients).await?, notes);
-            return Ok(fan_out(
-                accounts,
-                &|account| json!({ "accounts": [account] }),
-            ));
+            return Ok(one_per_account(accounts, &ManualPayload::default()));
         }
         Trigger::Manual(payload) => match payload.accounts.clone() {
             None => vec![(home.clone(), Trigger::Manual(payload))],
             Some(Accounts::All) => {
                 let accounts = without_exempt(settings, active_accounts(clients).await?, notes);
-                return Ok(fan_out(accounts, &|account| payload.for_account(account)));
+                return Ok(one_per_account(accounts, &payload));
             }
             Some(Accounts::Ids(ids)) if ids.len() > 1 => {
                 let accounts = without_exempt(settings, ids, notes);
-                return Ok(fan_out(accounts, &|account| payload.for_account(account)));
+                return Ok(one_per_account(accounts, &payload));
             }
             Some(Accounts::Ids(ids)) => ids
                 .into_iter()
@@ -124,6 +110,20 @@ pub async fn coverage(
         })
         .collect();
     Ok(Coverage::Accounts(runs))
+}
+
+/// One invocation per account, each with `payload` for that account (a schedule's: just
+/// `{"accounts": ["<id>"]}`).
+fn one_per_account(accounts: Vec<String>, payload: &ManualPayload) -> Coverage {
+    Coverage::FanOut(
+        accounts
+            .into_iter()
+            .map(|account| {
+                let body = payload.for_account(&account);
+                (account, body)
+            })
+            .collect(),
+    )
 }
 
 /// A Security Hub event's findings, split by the account each is about (in the order they

@@ -15,7 +15,6 @@
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::Tag;
 use iam_remediation::reads::{Tags, tags::TagState};
-use iam_remediation::records::TagChanges;
 use iam_remediation::{Error, Result, call, change};
 
 /// The account's tags (`ListTagsForResource`, every page).
@@ -86,14 +85,4 @@ pub async fn remove(organizations: &Client, account: &str, keys: &[String]) -> R
         .resource_id(account)
         .set_tag_keys(Some(keys.to_vec()));
     change("UntagResource", request.send()).await
-}
-
-/// Writes a run's bookkeeping on the account: the tags to set, then those to remove.
-pub async fn apply_changes(
-    organizations: &Client,
-    account: &str,
-    changes: &TagChanges,
-) -> Result<()> {
-    write(organizations, account, &changes.set).await?;
-    remove(organizations, account, &changes.remove).await
 }

@@ -1,6 +1,8 @@
-//! The changes root-credentials makes: in one delete root session per account and run (task
-//! policy `IAMDeleteRootUserCredentials`, opened only when there is something to delete), each
-//! change made after re-reading, in that session, what it is about. In a root session IAM's
+//! The changes root-credentials makes, in delete root sessions (task policy
+//! `IAMDeleteRootUserCredentials`, opened only when there is something to delete), each change
+//! made after re-reading, in that session, what it is about. The pipeline applies one action at
+//! a time ([`apply`]): each change has its own session, as short as it can be; [`apply_all`]
+//! makes several in one. In a root session IAM's
 //! calls name no user: `DeleteAccessKey`, `DeleteLoginProfile`, `DeactivateMFADevice` (by serial
 //! number) and `DeleteSigningCertificate` act on the root user.
 
